@@ -1,0 +1,77 @@
+//! The pipeline: gather facts (I/O), evaluate rules (pure), assemble the report.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use crate::checks::{dmarc, mx};
+use crate::config::Config;
+use crate::dns::{Dns, SetupError};
+use crate::domain::Domain;
+use crate::facts::{CANARY_NAME, Facts};
+use crate::report::{Counts, Document, DomainReport, SCHEMA_VERSION, Stats};
+use crate::rules;
+use crate::score;
+
+/// Domains audited at once (bulk runs get their own knob later).
+const CONCURRENT_DOMAINS: usize = 8;
+
+/// Gathers every fact about one domain. Independent lookups run concurrently.
+pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
+    let (canary, mx, txt, dmarc) = tokio::join!(
+        dns.ns(CANARY_NAME),
+        mx::gather(dns, domain),
+        dns.txt(domain.as_str()),
+        dmarc::gather(dns, domain),
+    );
+    Facts {
+        domain: domain.clone(),
+        canary,
+        mx,
+        txt,
+        dmarc,
+    }
+}
+
+/// Audits one domain: facts, rules, score.
+pub async fn audit(dns: &Dns, input: &str, domain: &Domain, deadline: Duration) -> DomainReport {
+    let start = Instant::now();
+    let dns = dns.scoped_until(start + deadline);
+    let facts = gather(&dns, domain).await;
+    let eval = rules::evaluate(&facts);
+    DomainReport {
+        schema_version: SCHEMA_VERSION,
+        domain: domain.to_string(),
+        input: input.to_owned(),
+        score: score::score(&eval.checks),
+        counts: Counts::of(&eval.findings, &eval.checks),
+        root_cause: eval.root_cause,
+        checks: eval.checks,
+        findings: eval.findings,
+        facts,
+        stats: Stats {
+            dns_queries: dns.scope_queries(),
+            elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+    }
+}
+
+/// Audits every domain of the configuration into one document.
+pub async fn run(config: &Config) -> Result<Document, SetupError> {
+    let dns = Dns::new(&config.resolver)?;
+    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let results = stream::iter(&config.domains)
+        .map(|(input, domain)| audit(&dns, input, domain, config.deadline))
+        .buffered(CONCURRENT_DOMAINS)
+        .collect()
+        .await;
+    Ok(Document {
+        schema_version: SCHEMA_VERSION,
+        tool: env!("CARGO_PKG_NAME").into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        resolver: dns.servers().iter().map(ToString::to_string).collect(),
+        started,
+        results,
+    })
+}

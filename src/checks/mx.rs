@@ -1,0 +1,76 @@
+//! Mail routing facts: the MX set (RFC 5321 §5.1, RFC 7505) and the addresses of each host.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use crate::dns::{Dns, Lookup, Mx};
+use crate::domain::Domain;
+
+/// What the domain publishes for mail routing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxFacts {
+    /// The MX lookup of the domain itself.
+    pub lookup: Lookup<Vec<Mx>>,
+    /// Every distinct MX host (the null MX `.` excluded), in preference order, with its addresses.
+    pub hosts: Vec<HostAddresses>,
+    /// With no MX records (NODATA), senders use the domain's own A/AAAA (RFC 5321 §5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implicit: Option<HostAddresses>,
+}
+
+/// The A and AAAA lookups of one host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostAddresses {
+    pub name: String,
+    pub a: Lookup<Vec<Ipv4Addr>>,
+    pub aaaa: Lookup<Vec<Ipv6Addr>>,
+}
+
+impl MxFacts {
+    /// The MX records, empty unless the lookup found some.
+    pub fn records(&self) -> &[Mx] {
+        self.lookup.records().map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Whether an MX record is a null MX exchange (`.`).
+pub fn is_null(mx: &Mx) -> bool {
+    mx.exchange == "."
+}
+
+pub async fn gather(dns: &Dns, domain: &Domain) -> MxFacts {
+    let lookup = dns.mx(domain.as_str()).await;
+    let mut names: Vec<&Mx> = lookup
+        .records()
+        .map(|v| v.iter().filter(|m| !is_null(m)).collect())
+        .unwrap_or_default();
+    names.sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
+    let mut distinct: Vec<String> = Vec::new();
+    for m in names {
+        if !distinct.contains(&m.exchange) {
+            distinct.push(m.exchange.clone());
+        }
+    }
+    let hosts = join_all(distinct.iter().map(|h| addresses(dns, h))).await;
+    let implicit = if matches!(lookup, Lookup::NoData) {
+        Some(addresses(dns, domain.as_str()).await)
+    } else {
+        None
+    };
+    MxFacts {
+        lookup,
+        hosts,
+        implicit,
+    }
+}
+
+async fn addresses(dns: &Dns, name: &str) -> HostAddresses {
+    let (a, aaaa) = tokio::join!(dns.a(name), dns.aaaa(name));
+    HostAddresses {
+        name: name.to_owned(),
+        a,
+        aaaa,
+    }
+}

@@ -1,0 +1,143 @@
+//! Command-line declarations (clap derive). Validation happens in `config`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Audit a domain's email configuration: where its mail goes, whether it can be spoofed, and
+/// exactly how to fix what is wrong.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailcheck",
+    version,
+    subcommand_negates_reqs = true,
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it; \
+                  2 usage error or invalid input; 3 a DNS lookup a check needs failed, or the \
+                  resolver is unreachable; 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Domains to audit (a bare word without a dot is taken as a subcommand).
+    #[arg(value_name = "DOMAIN", required = true)]
+    pub domains: Vec<String>,
+
+    #[command(flatten)]
+    pub options: AuditOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit the names given as domains, even single-label ones.
+    Check {
+        #[arg(value_name = "DOMAIN", required = true)]
+        domains: Vec<String>,
+    },
+    /// The test lab: a DNS server on loopback serving the fixture zones.
+    #[cfg(feature = "lab")]
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[cfg(feature = "lab")]
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Serve zone files over UDP and TCP until interrupted; point `--resolver` at it.
+    Serve {
+        /// Address to listen on (loopback only).
+        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:5353")]
+        listen: std::net::SocketAddr,
+        /// Directory of `<origin>.zone` files (default: the fixtures of the source tree).
+        #[arg(long, value_name = "DIR")]
+        zones: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditOptions {
+    /// DNS resolver to ask instead of the system's (repeatable; port 53 unless given).
+    #[arg(
+        long,
+        value_name = "IP[:PORT]",
+        global = true,
+        env = "MAILCHECK_RESOLVER"
+    )]
+    pub resolver: Vec<String>,
+
+    /// Seconds to wait for each DNS answer.
+    #[arg(long, value_name = "SECS", default_value = "2", global = true)]
+    pub timeout: String,
+
+    /// How many times to send each DNS query before giving up.
+    #[arg(long, value_name = "N", default_value_t = 2, global = true)]
+    pub dns_tries: usize,
+
+    /// Seconds one domain's audit may take in all; lookups still running then are `unknown`.
+    #[arg(long, value_name = "SECS", default_value = "120", global = true)]
+    pub deadline: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+
+    /// No colour in the table (also when `NO_COLOR` is set, or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Print no report; only the exit code (and errors) tell the result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// The least severe finding that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A report for people.
+    Table,
+    /// One JSON document (see README for the schema).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn domains_and_subcommands_are_told_apart() {
+        let cli = Cli::try_parse_from(["mailcheck", "example.com", "--format", "json"]).unwrap();
+        assert_eq!(cli.domains, ["example.com"]);
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["mailcheck", "check", "localhost", "--quiet"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Check { ref domains }) if domains == &["localhost"])
+        );
+        assert!(cli.options.quiet);
+        let cli = Cli::try_parse_from(["mailcheck", "--resolver", "127.0.0.1:53", "check", "a.b"])
+            .unwrap();
+        assert_eq!(cli.options.resolver, ["127.0.0.1:53"]);
+        assert!(matches!(cli.command, Some(Command::Check { ref domains }) if domains == &["a.b"]));
+        let cli = Cli::try_parse_from(["mailcheck", "a.example", "check"]).unwrap();
+        assert_eq!(
+            cli.domains,
+            ["a.example", "check"],
+            "only the first word may be a subcommand"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Arguments, validated into a [`Config`] before any I/O.
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::cli::{Cli, Command, FailOn, Format};
+use crate::dns::ResolverSettings;
+use crate::domain::{Domain, DomainError};
+
+/// What the user asked for, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Each domain with the text it was given as.
+    pub domains: Vec<(String, Domain)>,
+    pub resolver: ResolverSettings,
+    pub deadline: Duration,
+    pub format: Format,
+    pub color: bool,
+    pub width: usize,
+    pub quiet: bool,
+    pub fail_on: FailOn,
+}
+
+/// An input problem: exit code 2, before anything is sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(
+        "{0:?} is not a subcommand or a domain; to audit a single-label name, use `mailcheck check {0}`"
+    )]
+    BareWord(String),
+    #[error(
+        "--resolver {0:?}: expected an IP address, optionally with :PORT (e.g. 192.0.2.53:5353 or [2001:db8::53]:53)"
+    )]
+    Resolver(String),
+    #[error("--{0} {1:?}: expected a number of seconds greater than 0")]
+    Seconds(&'static str, String),
+    #[error("--dns-tries must be at least 1")]
+    Tries,
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Result<Self, UsageError> {
+        let o = &cli.options;
+        let (inputs, forced) = match &cli.command {
+            Some(Command::Check { domains }) => (domains, true),
+            #[cfg(feature = "lab")]
+            Some(Command::Lab { .. }) => (&cli.domains, false),
+            None => (&cli.domains, false),
+        };
+        let mut domains: Vec<(String, Domain)> = Vec::new();
+        for input in inputs {
+            let domain = Domain::parse(input)?;
+            if !forced && !domain.is_multi_label() {
+                return Err(UsageError::BareWord(input.clone()));
+            }
+            if !domains.iter().any(|(_, d)| *d == domain) {
+                domains.push((input.clone(), domain));
+            }
+        }
+        let servers = if o.resolver.is_empty() {
+            None
+        } else {
+            Some(
+                o.resolver
+                    .iter()
+                    .map(|r| parse_resolver(r).ok_or_else(|| UsageError::Resolver(r.clone())))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        if o.dns_tries == 0 {
+            return Err(UsageError::Tries);
+        }
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .or_else(|| comfy_table::Table::new().width().map(usize::from))
+            .unwrap_or(80)
+            .clamp(40, 400);
+        Ok(Self {
+            domains,
+            resolver: ResolverSettings {
+                servers,
+                timeout: seconds("timeout", &o.timeout)?,
+                tries: o.dns_tries,
+            },
+            deadline: seconds("deadline", &o.deadline)?,
+            format: o.format,
+            color: !o.no_color && !no_color_env && std::io::stdout().is_terminal(),
+            width,
+            quiet: o.quiet,
+            fail_on: o.fail_on,
+        })
+    }
+}
+
+fn seconds(flag: &'static str, text: &str) -> Result<Duration, UsageError> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| UsageError::Seconds(flag, text.to_owned()))
+}
+
+/// `IP`, `IPv4:PORT`, `[IPv6]:PORT`; port 53 when none is given.
+fn parse_resolver(text: &str) -> Option<SocketAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, 53));
+    }
+    text.parse::<SocketAddr>().ok().filter(|a| a.port() != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolvers_take_an_optional_port() {
+        assert_eq!(parse_resolver("192.0.2.1"), "192.0.2.1:53".parse().ok());
+        assert_eq!(
+            parse_resolver("127.0.0.1:5353"),
+            "127.0.0.1:5353".parse().ok()
+        );
+        assert_eq!(parse_resolver("::1"), "[::1]:53".parse().ok());
+        assert_eq!(parse_resolver("[::1]:5300"), "[::1]:5300".parse().ok());
+        assert_eq!(parse_resolver("dns.google"), None);
+        assert_eq!(parse_resolver("127.0.0.1:0"), None);
+    }
+
+    #[test]
+    fn seconds_must_be_positive() {
+        assert_eq!(
+            seconds("timeout", "0.5").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert!(seconds("timeout", "0").is_err());
+        assert!(seconds("timeout", "-1").is_err());
+        assert!(seconds("timeout", "NaN").is_err());
+        assert!(seconds("timeout", "soon").is_err());
+    }
+}

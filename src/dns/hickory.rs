@@ -1,0 +1,173 @@
+//! The only module that speaks hickory-resolver: its API moves between releases, so the rest
+//! of mailcheck sees only [`Lookup`] and [`Data`].
+
+use std::net::SocketAddr;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData};
+
+use super::{
+    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, RecordType, ResolverSettings, SetupError, Txt,
+};
+use crate::bytes::ByteString;
+
+pub(super) struct Backend {
+    resolver: TokioResolver,
+    servers: Vec<SocketAddr>,
+}
+
+impl Backend {
+    pub(super) fn new(settings: &ResolverSettings) -> Result<Self, SetupError> {
+        let (config, mut opts) = match &settings.servers {
+            Some(servers) => {
+                let name_servers = servers
+                    .iter()
+                    .map(|addr| {
+                        let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                        for c in &mut ns.connections {
+                            c.port = addr.port();
+                        }
+                        ns
+                    })
+                    .collect();
+                (
+                    ResolverConfig::from_name_servers(name_servers),
+                    ResolverOpts::default(),
+                )
+            }
+            None => hickory_resolver::system_conf::read_system_conf().map_err(|e| {
+                SetupError(format!("reading the system resolver configuration: {e}"))
+            })?,
+        };
+        let servers: Vec<SocketAddr> = config
+            .name_servers()
+            .iter()
+            .map(|ns| SocketAddr::new(ns.ip, ns.connections.first().map_or(53, |c| c.port)))
+            .collect();
+        if servers.is_empty() {
+            return Err(SetupError("no name servers configured".into()));
+        }
+        opts.timeout = settings.timeout;
+        opts.attempts = settings.tries.saturating_sub(1);
+        // mailcheck keeps its own per-run cache; a second one would only hide what was sent.
+        opts.cache_size = 0;
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.ndots = 0;
+        opts.try_tcp_on_error = true;
+        opts.edns0 = true;
+        opts.preserve_intermediates = true;
+        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(opts)
+            .build()
+            .map_err(|e| SetupError(e.to_string()))?;
+        Ok(Self { resolver, servers })
+    }
+
+    pub(super) fn servers(&self) -> &[SocketAddr] {
+        &self.servers
+    }
+
+    pub(super) async fn query(&self, name: &str, rtype: RecordType) -> Lookup<Vec<Data>> {
+        let fqdn = if name.ends_with('.') {
+            name.to_owned()
+        } else {
+            format!("{name}.")
+        };
+        let name = match Name::from_ascii(&fqdn) {
+            Ok(n) => n,
+            Err(e) => {
+                return Lookup::Failed(DnsFailure {
+                    kind: FailureKind::Other,
+                    detail: format!("invalid name {fqdn:?}: {e}"),
+                });
+            }
+        };
+        match self.resolver.lookup(name, wire_type(rtype)).await {
+            Ok(lookup) => {
+                let mut cnames = Vec::new();
+                let mut records = Vec::new();
+                for rec in lookup.answers() {
+                    match &rec.data {
+                        RData::CNAME(c) => cnames.push(Cname {
+                            name: display_name(&rec.name),
+                            target: display_name(&c.0),
+                        }),
+                        data => records.extend(convert(data, rtype)),
+                    }
+                }
+                Lookup::Found { records, cnames }
+            }
+            Err(e) => classify(&e),
+        }
+    }
+}
+
+fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
+    use hickory_resolver::proto::rr::RecordType as W;
+    match rtype {
+        RecordType::A => W::A,
+        RecordType::Aaaa => W::AAAA,
+        RecordType::Mx => W::MX,
+        RecordType::Txt => W::TXT,
+        RecordType::Ns => W::NS,
+        RecordType::Ptr => W::PTR,
+    }
+}
+
+/// Only records of the asked type are kept: an answer may carry others.
+fn convert(data: &RData, rtype: RecordType) -> Option<Data> {
+    match (data, rtype) {
+        (RData::A(a), RecordType::A) => Some(Data::A(a.0)),
+        (RData::AAAA(a), RecordType::Aaaa) => Some(Data::Aaaa(a.0)),
+        (RData::MX(m), RecordType::Mx) => Some(Data::Mx(Mx {
+            preference: m.preference,
+            exchange: display_name(&m.exchange),
+        })),
+        (RData::TXT(t), RecordType::Txt) => Some(Data::Txt(Txt {
+            strings: t.txt_data.iter().map(|s| ByteString(s.to_vec())).collect(),
+        })),
+        (RData::NS(n), RecordType::Ns) => Some(Data::Name(display_name(&n.0))),
+        (RData::PTR(p), RecordType::Ptr) => Some(Data::Name(display_name(&p.0))),
+        _ => None,
+    }
+}
+
+/// Names as users write them: lower case, no trailing dot, the root as `.`.
+fn display_name(name: &Name) -> String {
+    if name.is_root() {
+        return ".".into();
+    }
+    let s = name.to_ascii();
+    s.strip_suffix('.').unwrap_or(&s).to_ascii_lowercase()
+}
+
+fn classify(e: &NetError) -> Lookup<Vec<Data>> {
+    let failed = |kind, detail: String| Lookup::Failed(DnsFailure { kind, detail });
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(nr))
+            if nr.response_code == ResponseCode::NXDomain =>
+        {
+            Lookup::NxDomain
+        }
+        NetError::Dns(DnsError::NoRecordsFound(nr))
+            if nr.response_code == ResponseCode::NoError =>
+        {
+            Lookup::NoData
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            failed(FailureKind::Servfail, String::new())
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
+            failed(FailureKind::Refused, String::new())
+        }
+        NetError::Dns(DnsError::NoRecordsFound(nr)) => {
+            failed(FailureKind::Other, format!("RCODE {}", nr.response_code))
+        }
+        NetError::Timeout => failed(FailureKind::Timeout, String::new()),
+        other => failed(FailureKind::Other, other.to_string()),
+    }
+}

@@ -1,0 +1,396 @@
+//! DNS lookups as typed outcomes, with one cache per run.
+//!
+//! Every query answers with a [`Lookup`], which keeps "the record is not there" (NXDOMAIN, NODATA)
+//! apart from "we could not find out" (SERVFAIL, REFUSED, timeout). Rules depend on that
+//! difference: a failed lookup becomes an `unknown` check, never a "missing record" finding.
+//!
+//! [`Dns`] is cheap to clone. Clones share the cache, so a (name, type) pair is sent to the
+//! resolver at most once per run, and concurrent identical queries wait for the same answer.
+//! [`Dns::scoped`] gives a handle that also counts the queries its own audit caused.
+
+mod hickory;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use crate::bytes::ByteString;
+
+/// The record types mailcheck asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Mx,
+    Txt,
+    Ns,
+    Ptr,
+}
+
+impl std::fmt::Display for RecordType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::A => "A",
+            Self::Aaaa => "AAAA",
+            Self::Mx => "MX",
+            Self::Txt => "TXT",
+            Self::Ns => "NS",
+            Self::Ptr => "PTR",
+        })
+    }
+}
+
+/// The outcome of one lookup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status")]
+pub enum Lookup<T> {
+    /// The name has records of the asked type (after following any CNAMEs).
+    #[serde(rename = "found")]
+    Found {
+        records: T,
+        /// CNAMEs followed on the way, in order (`name` → `target`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cnames: Vec<Cname>,
+    },
+    /// The name does not exist (RCODE 3).
+    #[serde(rename = "nxdomain")]
+    NxDomain,
+    /// The name exists but has no records of this type.
+    #[serde(rename = "nodata")]
+    NoData,
+    /// The lookup failed: the answer is not known.
+    #[serde(rename = "failed")]
+    Failed(DnsFailure),
+}
+
+impl<T> Lookup<T> {
+    /// The records, when found.
+    pub fn records(&self) -> Option<&T> {
+        match self {
+            Self::Found { records, .. } => Some(records),
+            _ => None,
+        }
+    }
+
+    /// The failure, when the lookup failed.
+    pub fn failure(&self) -> Option<&DnsFailure> {
+        match self {
+            Self::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// NXDOMAIN or NODATA: the resolver answered, and there is nothing.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::NxDomain | Self::NoData)
+    }
+
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+        match self {
+            Self::Found { records, cnames } => Lookup::Found {
+                records: f(records),
+                cnames,
+            },
+            Self::NxDomain => Lookup::NxDomain,
+            Self::NoData => Lookup::NoData,
+            Self::Failed(e) => Lookup::Failed(e),
+        }
+    }
+}
+
+/// One CNAME met while resolving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cname {
+    pub name: String,
+    pub target: String,
+}
+
+/// Why a lookup failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
+pub struct DnsFailure {
+    pub kind: FailureKind,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum FailureKind {
+    Servfail,
+    Refused,
+    Timeout,
+    /// Any other failure: a malformed answer, another RCODE, an I/O error.
+    Other,
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Servfail => "SERVFAIL",
+            Self::Refused => "REFUSED",
+            Self::Timeout => "timed out",
+            Self::Other => "failed",
+        })
+    }
+}
+
+/// An MX record (RFC 1035 §3.3.9). `exchange` is `"."` for a null MX (RFC 7505).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mx {
+    pub preference: u16,
+    pub exchange: String,
+}
+
+/// One TXT record: its character-strings as published, and the text they make once joined
+/// without separators (RFC 7208 §3.3, RFC 7489 §6.6.3, RFC 6376 §3.6.2.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Txt {
+    pub strings: Vec<ByteString>,
+}
+
+impl Txt {
+    /// The record's strings concatenated.
+    pub fn joined(&self) -> ByteString {
+        ByteString(
+            self.strings
+                .iter()
+                .flat_map(|s| s.0.iter().copied())
+                .collect(),
+        )
+    }
+
+    /// The joined text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.joined().0).into_owned()
+    }
+}
+
+/// Record data as returned by the backend, before it is typed for a caller.
+#[derive(Clone, Debug)]
+enum Data {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Mx(Mx),
+    Txt(Txt),
+    Name(String),
+}
+
+/// Where queries go and how long each may take.
+#[derive(Clone, Debug)]
+pub struct ResolverSettings {
+    /// The resolvers to ask; `None` means the system configuration (`/etc/resolv.conf`).
+    pub servers: Option<Vec<SocketAddr>>,
+    /// How long to wait for one answer.
+    pub timeout: Duration,
+    /// How many times to send a query in all (at least 1).
+    pub tries: usize,
+}
+
+/// The resolver could not be set up at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the DNS resolver: {0}")]
+pub struct SetupError(String);
+
+type Slot = Arc<OnceCell<Lookup<Vec<Data>>>>;
+
+struct Shared {
+    backend: hickory::Backend,
+    cache: Mutex<HashMap<(String, RecordType), Slot>>,
+    sent: AtomicU64,
+}
+
+/// The run's resolver: one cache, one counter, typed answers.
+#[derive(Clone)]
+pub struct Dns {
+    shared: Arc<Shared>,
+    scope: Arc<AtomicU64>,
+    /// Lookups not answered by then fail as timed out, whatever the resolver does.
+    deadline: Option<Instant>,
+}
+
+impl Dns {
+    pub fn new(settings: &ResolverSettings) -> Result<Self, SetupError> {
+        Ok(Self {
+            shared: Arc::new(Shared {
+                backend: hickory::Backend::new(settings)?,
+                cache: Mutex::new(HashMap::new()),
+                sent: AtomicU64::new(0),
+            }),
+            scope: Arc::new(AtomicU64::new(0)),
+            deadline: None,
+        })
+    }
+
+    /// A handle on the same cache whose [`Dns::scope_queries`] counts only what it sends, and
+    /// whose lookups give up at `deadline` (one domain's time budget).
+    #[must_use]
+    pub fn scoped_until(&self, deadline: Instant) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            scope: Arc::new(AtomicU64::new(0)),
+            deadline: Some(deadline),
+        }
+    }
+
+    /// The resolvers queries go to, as `ip:port`.
+    pub fn servers(&self) -> &[SocketAddr] {
+        self.shared.backend.servers()
+    }
+
+    /// Queries sent by every handle of this run (each (name, type) once, whatever the tries).
+    pub fn total_queries(&self) -> u64 {
+        self.shared.sent.load(Ordering::Relaxed)
+    }
+
+    /// Queries sent through this handle and its clones since [`Dns::scoped`].
+    pub fn scope_queries(&self) -> u64 {
+        self.scope.load(Ordering::Relaxed)
+    }
+
+    async fn query(&self, name: &str, rtype: RecordType) -> Lookup<Vec<Data>> {
+        let key = (normalise(name), rtype);
+        let slot = {
+            let mut cache = self.shared.cache.lock().expect("dns cache lock");
+            Arc::clone(cache.entry(key.clone()).or_default())
+        };
+        let answer = slot.get_or_init(|| async {
+            self.shared.sent.fetch_add(1, Ordering::Relaxed);
+            self.scope.fetch_add(1, Ordering::Relaxed);
+            self.shared.backend.query(&key.0, rtype).await
+        });
+        match self.deadline {
+            None => answer.await.clone(),
+            // A cancelled lookup leaves the slot empty, so a later audit may ask again.
+            Some(at) => match tokio::time::timeout_at(at.into(), answer).await {
+                Ok(answer) => answer.clone(),
+                Err(_) => Lookup::Failed(DnsFailure {
+                    kind: FailureKind::Timeout,
+                    detail: "the per-domain deadline passed".into(),
+                }),
+            },
+        }
+    }
+
+    async fn typed<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        pick: impl Fn(Data) -> Option<T>,
+    ) -> Lookup<Vec<T>> {
+        match self
+            .query(name, rtype)
+            .await
+            .map(|v| v.into_iter().filter_map(&pick).collect::<Vec<_>>())
+        {
+            Lookup::Found { records, .. } if records.is_empty() => Lookup::NoData,
+            other => other,
+        }
+    }
+
+    pub async fn a(&self, name: &str) -> Lookup<Vec<Ipv4Addr>> {
+        self.typed(name, RecordType::A, |d| match d {
+            Data::A(a) => Some(a),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn aaaa(&self, name: &str) -> Lookup<Vec<Ipv6Addr>> {
+        self.typed(name, RecordType::Aaaa, |d| match d {
+            Data::Aaaa(a) => Some(a),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn mx(&self, name: &str) -> Lookup<Vec<Mx>> {
+        self.typed(name, RecordType::Mx, |d| match d {
+            Data::Mx(m) => Some(m),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn txt(&self, name: &str) -> Lookup<Vec<Txt>> {
+        self.typed(name, RecordType::Txt, |d| match d {
+            Data::Txt(t) => Some(t),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn ns(&self, name: &str) -> Lookup<Vec<String>> {
+        self.typed(name, RecordType::Ns, |d| match d {
+            Data::Name(n) => Some(n),
+            _ => None,
+        })
+        .await
+    }
+}
+
+/// Cache key form: lower case, no trailing dot (the root stays `.`).
+fn normalise(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    match lower.strip_suffix('.') {
+        Some("") | None => lower,
+        Some(stripped) => stripped.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_messages_read_well() {
+        let f = DnsFailure {
+            kind: FailureKind::Servfail,
+            detail: String::new(),
+        };
+        assert_eq!(f.to_string(), "SERVFAIL");
+        let f = DnsFailure {
+            kind: FailureKind::Other,
+            detail: "bad label".into(),
+        };
+        assert_eq!(f.to_string(), "failed (bad label)");
+    }
+
+    #[test]
+    fn names_normalise_for_the_cache() {
+        assert_eq!(normalise("Example.COM."), "example.com");
+        assert_eq!(normalise("."), ".");
+        assert_eq!(normalise("a.b"), "a.b");
+    }
+
+    #[test]
+    fn lookup_serialises_with_a_status_tag() {
+        let l: Lookup<Vec<u16>> = Lookup::Failed(DnsFailure {
+            kind: FailureKind::Timeout,
+            detail: String::new(),
+        });
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"status":"failed","kind":"timeout"}"#
+        );
+        let l: Lookup<Vec<u16>> = Lookup::Found {
+            records: vec![1],
+            cnames: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"status":"found","records":[1]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Lookup::<Vec<u16>>::NxDomain).unwrap(),
+            r#"{"status":"nxdomain"}"#
+        );
+    }
+}

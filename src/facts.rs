@@ -1,0 +1,24 @@
+//! Everything gathered about one domain: plain, serialisable, with no judgement in it.
+//! Rules read these; the JSON report carries them as they are.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::dmarc::DmarcFacts;
+use crate::checks::mx::MxFacts;
+use crate::dns::{Lookup, Txt};
+use crate::domain::Domain;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    pub domain: Domain,
+    /// The root NS lookup, asked alongside the domain's: when it fails too, the resolver is
+    /// the problem, not the domain.
+    pub canary: Lookup<Vec<String>>,
+    pub mx: MxFacts,
+    /// Every TXT record at the domain, raw (SPF, verification tokens, misplaced records).
+    pub txt: Lookup<Vec<Txt>>,
+    pub dmarc: DmarcFacts,
+}
+
+/// The name the canary asks about: the root zone's NS set, which every resolver can answer.
+pub const CANARY_NAME: &str = ".";

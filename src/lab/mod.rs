@@ -1,0 +1,295 @@
+//! The test lab: a real authoritative DNS server (hickory-server) on loopback, fed by RFC 1035
+//! zone files, with per-name faults and a per-(name, type) query counter.
+//!
+//! Tests, `mailcheck demo` and `mailcheck lab serve` point the real resolver at it, so the code
+//! users run is the code that is tested. Zone files are `<origin>.zone`; a comment line
+//! `;@fault <name> <servfail|refused|timeout|truncate|every=N>` sets a fault on a name.
+//! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
+//! are added in code with [`LabBuilder::txt_bytes`].
+
+mod handler;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_server::Server;
+use hickory_server::proto::rr::rdata::TXT;
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RrKey};
+use hickory_server::proto::serialize::txt::Parser;
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+
+use handler::Handler;
+
+/// A misbehaviour of the server for one query name (all types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Answer REFUSED.
+    Refused,
+    /// Never answer.
+    Timeout,
+    /// Over UDP, answer with the TC bit and no records, forcing a retry over TCP.
+    Truncate,
+    /// SERVFAIL for every Nth query of the name (the Nth, 2Nth, …), answer the others.
+    FailEvery(u64),
+}
+
+impl Fault {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "servfail" => Some(Self::ServFail),
+            "refused" => Some(Self::Refused),
+            "timeout" => Some(Self::Timeout),
+            "truncate" => Some(Self::Truncate),
+            _ => text
+                .strip_prefix("every=")
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .map(Self::FailEvery),
+        }
+    }
+}
+
+/// Why the lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("reading {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("zone {origin}: {message}")]
+    Zone { origin: String, message: String },
+    #[error("binding the lab DNS server: {0}")]
+    Bind(std::io::Error),
+}
+
+/// The server's shared state: query counts and faults, read by tests while it runs.
+#[derive(Default)]
+struct State {
+    counts: Mutex<HashMap<(String, String), u64>>,
+    faults: Mutex<HashMap<String, Fault>>,
+}
+
+/// Collects zones, extra records and faults, then starts the server.
+#[derive(Default)]
+pub struct LabBuilder {
+    zones: Vec<(String, String, Option<PathBuf>)>,
+    extra: Vec<Record>,
+    faults: Vec<(String, Fault)>,
+}
+
+/// The fixture zones shipped with the source tree.
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/zones")
+}
+
+/// Query names as counted and faulted: lower case, no trailing dot.
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl LabBuilder {
+    /// Adds every `*.zone` file of a directory; the file name minus `.zone` is the origin.
+    pub fn zone_dir(mut self, dir: &Path) -> Result<Self, LabError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| LabError::Io { path, source }
+        };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "zone"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            let origin = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self = self.zone(&origin, &text);
+            if let Some(z) = self.zones.last_mut() {
+                z.2 = Some(path);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Adds one zone from its text, with its `;@fault` directives.
+    #[must_use]
+    pub fn zone(mut self, origin: &str, text: &str) -> Self {
+        for line in text.lines() {
+            let mut words = line
+                .trim()
+                .strip_prefix(";@fault")
+                .into_iter()
+                .flat_map(str::split_whitespace);
+            if let (Some(name), Some(fault)) = (words.next(), words.next().and_then(Fault::parse)) {
+                self.faults.push((key(name), fault));
+            }
+        }
+        self.zones.push((origin.to_owned(), text.to_owned(), None));
+        self
+    }
+
+    /// Adds a TXT record with exactly these character-strings, bytes as given.
+    #[must_use]
+    pub fn txt_bytes(mut self, name: &str, strings: &[&[u8]]) -> Self {
+        let name = Name::from_ascii(format!("{}.", key(name))).expect("lab record name");
+        self.extra.push(Record::from_rdata(
+            name,
+            300,
+            RData::TXT(TXT::from_bytes(strings.to_vec())),
+        ));
+        self
+    }
+
+    /// Sets a fault on a query name.
+    #[must_use]
+    pub fn fault(mut self, name: &str, fault: Fault) -> Self {
+        self.faults.push((key(name), fault));
+        self
+    }
+
+    /// Starts the server on `127.0.0.1`, UDP and TCP on one ephemeral port.
+    pub async fn start(self) -> Result<Lab, LabError> {
+        self.start_on("127.0.0.1:0".parse().expect("loopback address"))
+            .await
+    }
+
+    /// Starts the server on a given address (port 0 for an ephemeral one).
+    pub async fn start_on(self, addr: SocketAddr) -> Result<Lab, LabError> {
+        let mut handlers: Vec<(Name, InMemoryZoneHandler)> = Vec::new();
+        let mut zones = self.zones;
+        if !zones.iter().any(|(o, _, _)| o == "." || o == "root") {
+            zones.push((".".into(), ROOT_ZONE.into(), None));
+        }
+        for (origin, text, path) in zones {
+            let origin_name = if origin == "root" || origin == "." {
+                Name::root()
+            } else {
+                Name::from_ascii(format!("{}.", key(&origin))).map_err(|e| LabError::Zone {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?
+            };
+            let zone_err = |message: String| LabError::Zone {
+                origin: origin.clone(),
+                message,
+            };
+            let (name, records): (Name, BTreeMap<RrKey, RecordSet>) =
+                Parser::new(text.as_str(), path, Some(origin_name))
+                    .parse()
+                    .map_err(|e| zone_err(e.to_string()))?;
+            let zone = InMemoryZoneHandler::new(
+                name.clone(),
+                records,
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            )
+            .map_err(zone_err)?;
+            handlers.push((name, zone));
+        }
+        for record in self.extra {
+            let zone = handlers
+                .iter_mut()
+                .filter(|(origin, _)| origin.zone_of(&record.name))
+                .max_by_key(|(origin, _)| origin.num_labels())
+                .map(|(_, zone)| zone)
+                .expect("the root zone holds every name");
+            zone.upsert_mut(record, 0);
+        }
+        let mut catalog = Catalog::new();
+        for (origin, zone) in handlers {
+            catalog.upsert(
+                LowerName::from(origin),
+                vec![Arc::new(zone) as Arc<dyn ZoneHandler>],
+            );
+        }
+        let state = Arc::new(State::default());
+        state.faults.lock().expect("lab state").extend(self.faults);
+        let udp = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(LabError::Bind)?;
+        let addr = udp.local_addr().map_err(LabError::Bind)?;
+        let tcp = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(LabError::Bind)?;
+        let mut server = Server::new(Handler {
+            catalog,
+            state: Arc::clone(&state),
+        });
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
+        Ok(Lab {
+            addr,
+            state,
+            _server: server,
+        })
+    }
+}
+
+/// Authoritative for everything not in a fixture zone: NXDOMAIN, and an NS set for the canary.
+const ROOT_ZONE: &str = "\
+@ 300 IN SOA ns.lab. hostmaster.lab. 1 3600 600 86400 300
+@ 300 IN NS ns.lab.
+";
+
+/// A running lab DNS server. It stops when dropped with the runtime.
+pub struct Lab {
+    addr: SocketAddr,
+    state: Arc<State>,
+    _server: Server<Handler>,
+}
+
+impl Lab {
+    pub fn builder() -> LabBuilder {
+        LabBuilder::default()
+    }
+
+    /// The fixture zones, served.
+    pub async fn fixtures() -> Result<Self, LabError> {
+        Self::builder().zone_dir(&fixture_dir())?.start().await
+    }
+
+    /// Where the server listens (UDP and TCP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queries received for a name and type (e.g. `"TXT"`), over UDP and TCP.
+    pub fn queries(&self, name: &str, rtype: &str) -> u64 {
+        let counts = self.state.counts.lock().expect("lab state");
+        counts
+            .get(&(key(name), rtype.to_ascii_uppercase()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every (name, type) queried, with its count, sorted.
+    pub fn query_log(&self) -> Vec<(String, String, u64)> {
+        let counts = self.state.counts.lock().expect("lab state");
+        let mut log: Vec<_> = counts
+            .iter()
+            .map(|((n, t), c)| (n.clone(), t.clone(), *c))
+            .collect();
+        log.sort();
+        log
+    }
+
+    /// Sets or replaces a fault while the server runs.
+    pub fn set_fault(&self, name: &str, fault: Fault) {
+        self.state
+            .faults
+            .lock()
+            .expect("lab state")
+            .insert(key(name), fault);
+    }
+}

@@ -1,0 +1,111 @@
+//! The `mailcheck` binary: parse, validate, audit, render, exit.
+#![allow(clippy::print_stderr)]
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use mailcheck::cli::{Cli, Format};
+use mailcheck::config::Config;
+use mailcheck::exit::ExitStatus;
+use mailcheck::report::{Json, Render, Table, TableOptions};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    #[cfg(feature = "lab")]
+    if let Some(mailcheck::cli::Command::Lab { command }) = &cli.command {
+        return match lab(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mailcheck: {e:#}");
+                ExitCode::from(ExitStatus::Usage.code())
+            }
+        };
+    }
+    let config = match Config::from_cli(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailcheck: {e}");
+            return ExitCode::from(ExitStatus::Usage.code());
+        }
+    };
+    match run(&config) {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(e) => {
+            eprintln!("mailcheck: {e:#}");
+            ExitCode::from(ExitStatus::Unknown.code())
+        }
+    }
+}
+
+fn run(config: &Config) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let doc = runtime.block_on(async {
+        tokio::select! {
+            doc = mailcheck::audit::run(config) => doc.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    })?;
+    let Some(doc) = doc else {
+        return Ok(ExitStatus::Interrupted);
+    };
+    for r in &doc.results {
+        if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
+            eprintln!(
+                "mailcheck: {}: resolver {} {why}",
+                r.domain,
+                doc.resolver.join(", ")
+            );
+        }
+    }
+    if !config.quiet {
+        let renderer: Box<dyn Render> = match config.format {
+            Format::Table => Box::new(Table(TableOptions {
+                width: config.width,
+                color: config.color,
+            })),
+            Format::Json => Box::new(Json),
+        };
+        let mut out = io::stdout().lock();
+        match renderer.render(&doc, &mut out).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
+    }
+    Ok(ExitStatus::of_reports(&doc.results, config.fail_on))
+}
+
+#[cfg(feature = "lab")]
+fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mailcheck::cli::LabCommand::Serve { listen, zones } = command;
+    anyhow::ensure!(
+        listen.ip().is_loopback(),
+        "the lab listens on loopback only, not {listen}"
+    );
+    let dir = zones.clone().unwrap_or_else(mailcheck::lab::fixture_dir);
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let lab = mailcheck::lab::Lab::builder()
+            .zone_dir(&dir)?
+            .start_on(*listen)
+            .await
+            .context("starting the lab")?;
+        eprintln!(
+            "mailcheck lab: DNS on {} (UDP and TCP), zones from {}; Ctrl-C stops",
+            lab.addr(),
+            dir.display()
+        );
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,475 @@
+//! `--format table`: the report a person reads, top-down from verdict to fix.
+//!
+//! Verdict first, then each category at a glance, then the evidence (MX hosts, records as
+//! published), then the findings with why and how to fix, then a short to-do list. Every remote
+//! string goes through [`sanitize`]. Colour is optional: the markers (✔ ✖ ⚠ ℹ ? –) read without it.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+use comfy_table::{ContentArrangement, presets};
+
+use super::{Document, DomainReport, Render, sanitize};
+use crate::checks::mx::HostAddresses;
+use crate::dns::Lookup;
+use crate::finding::{Category, Finding, Severity, Status};
+use crate::rules;
+
+/// How to lay the table out.
+#[derive(Clone, Copy, Debug)]
+pub struct TableOptions {
+    /// Columns available; the layout is designed for 80 and uses more where there is more.
+    pub width: usize,
+    pub color: bool,
+}
+
+pub struct Table(pub TableOptions);
+
+/// The order topics are listed in within a category.
+const TOPICS: &[&str] = &[
+    "DNS", "MX", "PTR", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "BL",
+];
+
+/// Column where finding texts start: "  ✖ DMARC001 ".
+const TEXT_COL: usize = 13;
+
+#[derive(Clone, Copy)]
+enum Mark {
+    Pass,
+    Error,
+    Warning,
+    Info,
+    Unknown,
+    Skipped,
+}
+
+impl Mark {
+    fn glyph(self) -> &'static str {
+        match self {
+            Self::Pass => "✔",
+            Self::Error => "✖",
+            Self::Warning => "⚠",
+            Self::Info => "ℹ",
+            Self::Unknown => "?",
+            Self::Skipped => "–",
+        }
+    }
+
+    fn style(self) -> Style {
+        let color = match self {
+            Self::Pass => AnsiColor::Green,
+            Self::Error => AnsiColor::Red,
+            Self::Warning => AnsiColor::Yellow,
+            Self::Info => AnsiColor::Cyan,
+            Self::Unknown => AnsiColor::Magenta,
+            Self::Skipped => AnsiColor::BrightBlack,
+        };
+        Style::new().fg_color(Some(color.into()))
+    }
+
+    fn of(severity: Severity) -> Self {
+        match severity {
+            Severity::Error => Self::Error,
+            Severity::Warning => Self::Warning,
+            Severity::Info => Self::Info,
+        }
+    }
+}
+
+impl Render for Table {
+    fn render(&self, doc: &Document, w: &mut dyn Write) -> io::Result<()> {
+        let mut out = String::new();
+        for (i, report) in doc.results.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            self.domain(doc, report, &mut out);
+        }
+        w.write_all(out.as_bytes())
+    }
+}
+
+impl Table {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.0.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn mark(&self, mark: Mark) -> String {
+        self.paint(mark.style(), mark.glyph())
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint(Style::new().dimmed(), text)
+    }
+
+    /// Wraps `text` to the width, the first line after `first`, the rest indented by `indent`.
+    fn wrap(&self, out: &mut String, first: &str, indent: usize, text: &str) {
+        let pad = " ".repeat(indent);
+        // Prose stays readable on wide terminals: lines of at most 100 columns.
+        let width = self.0.width.clamp(indent + 20, 100.max(indent + 20));
+        let opts = textwrap::Options::new(width - indent).break_words(true);
+        for (i, line) in textwrap::wrap(text, opts).iter().enumerate() {
+            let lead = if i == 0 { first } else { pad.as_str() };
+            let _ = writeln!(out, "{lead}{line}");
+        }
+    }
+
+    fn domain(&self, doc: &Document, r: &DomainReport, out: &mut String) {
+        // Seconds with two decimals; u64 → f64 is exact for any plausible duration.
+        #[allow(clippy::cast_precision_loss)]
+        let secs = r.stats.elapsed_ms as f64 / 1000.0;
+        let domain = sanitize(&r.domain);
+        let first = format!("{} {} · ", doc.tool, doc.version);
+        let second = format!(
+            "resolver {} · {} queries · {secs:.2} s",
+            doc.resolver.join(", "),
+            r.stats.dns_queries
+        );
+        let sep = if first.chars().count() + domain.chars().count() + 3 + second.chars().count()
+            > self.0.width
+        {
+            "\n"
+        } else {
+            " · "
+        };
+        let _ = writeln!(out, "{first}{}{sep}{second}\n", self.bold(&domain));
+        self.verdict(r, out);
+        self.categories(r, out);
+        out.push('\n');
+        self.mx_hosts(r, out);
+        self.records(r, out);
+        self.findings(r, out);
+        self.to_do(r, out);
+        let _ = writeln!(out, "{}", self.dim("every fact gathered: --format json"));
+    }
+
+    fn verdict(&self, r: &DomainReport, out: &mut String) {
+        let grade = match (&r.score.grade, r.score.value) {
+            (Some(g), Some(v)) => {
+                let partial = if r.score.partial { " (partial)" } else { "" };
+                format!("Grade {g} · {v}/100{partial}")
+            }
+            _ => "No grade".to_owned(),
+        };
+        let c = &r.counts;
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let pad = " ".repeat(24usize.saturating_sub(grade.chars().count()).max(2));
+        let _ = writeln!(
+            out,
+            "  {}{pad}{} {}  {} {}  {} {}  {} {}\n",
+            self.bold(&grade),
+            self.mark(Mark::Error),
+            plural(c.error, "error", "errors"),
+            self.mark(Mark::Warning),
+            plural(c.warning, "warning", "warnings"),
+            self.mark(Mark::Info),
+            plural(c.info, "note", "notes"),
+            self.mark(Mark::Unknown),
+            plural(c.unknown, "unknown", "unknown"),
+        );
+    }
+
+    fn categories(&self, r: &DomainReport, out: &mut String) {
+        if let Some(reason) = all_unknown(r) {
+            self.wrap(
+                out,
+                &format!("  {} ", self.mark(Mark::Unknown)),
+                4,
+                &format!("Nothing could be checked: {}.", sanitize(&reason)),
+            );
+            return;
+        }
+        for category in Category::ALL {
+            let score = r
+                .score
+                .categories
+                .iter()
+                .find(|c| c.category == category)
+                .and_then(|c| c.score)
+                .map_or_else(|| "–".to_owned(), |s| s.to_string());
+            let topics = self.topics(r, category);
+            let topics = if topics.is_empty() {
+                self.dim("not checked yet")
+            } else {
+                topics.join("  ")
+            };
+            let _ = writeln!(out, "  {:<22} {score:>3}  {topics}", category.title());
+        }
+    }
+
+    fn topics(&self, r: &DomainReport, category: Category) -> Vec<String> {
+        TOPICS
+            .iter()
+            .filter_map(|topic| {
+                let in_topic = |code: &str| prefix(code) == *topic;
+                let checks: Vec<_> = r
+                    .checks
+                    .iter()
+                    .filter(|c| c.category == category && in_topic(&c.code))
+                    .collect();
+                if checks.is_empty() {
+                    return None;
+                }
+                let worst = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.category == category && in_topic(&f.code))
+                    .map(|f| f.severity)
+                    .max();
+                let mark = match worst {
+                    Some(s) => Mark::of(s),
+                    None if checks.iter().any(|c| c.status == Status::Unknown) => Mark::Unknown,
+                    None if checks.iter().any(|c| c.status == Status::Pass) => Mark::Pass,
+                    None => Mark::Skipped,
+                };
+                Some(format!("{} {topic}", self.mark(mark)))
+            })
+            .collect()
+    }
+
+    fn mx_hosts(&self, r: &DomainReport, out: &mut String) {
+        let mx = &r.facts.mx;
+        let mut rows: Vec<[String; 3]> = Vec::new();
+        match &mx.lookup {
+            Lookup::Found { records, .. } => {
+                let mut records = records.clone();
+                records
+                    .sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
+                for m in records {
+                    let addresses = if m.exchange == "." {
+                        "null MX: accepts no mail".to_owned()
+                    } else {
+                        mx.hosts
+                            .iter()
+                            .find(|h| h.name == m.exchange)
+                            .map_or_else(String::new, |h| self.addresses(h))
+                    };
+                    rows.push([
+                        m.preference.to_string(),
+                        sanitize(&m.exchange).into_owned(),
+                        addresses,
+                    ]);
+                }
+            }
+            Lookup::NoData => {
+                let addresses = mx
+                    .implicit
+                    .as_ref()
+                    .map_or_else(String::new, |h| self.addresses(h));
+                rows.push([
+                    "–".into(),
+                    format!("{} (no MX: implicit)", r.domain),
+                    addresses,
+                ]);
+            }
+            Lookup::NxDomain => return,
+            Lookup::Failed(f) => {
+                let _ = writeln!(
+                    out,
+                    "MX hosts\n  {} the MX lookup {f}\n",
+                    self.mark(Mark::Unknown)
+                );
+                return;
+            }
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(u16::try_from(self.0.width.saturating_sub(1)).unwrap_or(u16::MAX))
+            .set_header(vec!["pref", "host", "addresses"]);
+        for row in rows {
+            t.add_row(row.to_vec());
+        }
+        let _ = writeln!(out, "{}", self.bold("MX hosts"));
+        for line in t.lines() {
+            let _ = writeln!(out, " {}", line.trim_end());
+        }
+        out.push('\n');
+    }
+
+    fn addresses(&self, h: &HostAddresses) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut absent = 0;
+        let mut note = |family: &str, failure: Option<String>, absent_now: bool| {
+            if let Some(f) = failure {
+                parts.push(format!("{} {family} lookup {f}", self.mark(Mark::Unknown)));
+            } else if absent_now {
+                absent += 1;
+            }
+        };
+        note("A", h.a.failure().map(ToString::to_string), h.a.is_absent());
+        note(
+            "AAAA",
+            h.aaaa.failure().map(ToString::to_string),
+            h.aaaa.is_absent(),
+        );
+        parts.extend(h.a.records().into_iter().flatten().map(ToString::to_string));
+        parts.extend(
+            h.aaaa
+                .records()
+                .into_iter()
+                .flatten()
+                .map(ToString::to_string),
+        );
+        if absent == 2 {
+            let what = if matches!(h.a, Lookup::NxDomain) {
+                "does not exist"
+            } else {
+                "no address"
+            };
+            parts.push(format!("{} {what}", self.mark(Mark::Error)));
+        }
+        parts.join("\n")
+    }
+
+    fn records(&self, r: &DomainReport, out: &mut String) {
+        let f = &r.facts;
+        let _ = writeln!(out, "{}", self.bold("Records"));
+        let spf: Vec<String> = match &f.txt {
+            Lookup::Found { records, .. } => crate::checks::spf::records(records)
+                .iter()
+                .map(|t| t.text())
+                .collect(),
+            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
+            Lookup::NxDomain | Lookup::NoData => Vec::new(),
+        };
+        self.record_lines(out, "SPF", &spf);
+        let dmarc: Vec<String> = match &f.dmarc.lookup {
+            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
+            _ => f.dmarc.records.iter().map(|d| d.text.clone()).collect(),
+        };
+        self.record_lines(out, "DMARC", &dmarc);
+        out.push('\n');
+    }
+
+    fn record_lines(&self, out: &mut String, label: &str, values: &[String]) {
+        if values.is_empty() {
+            let _ = writeln!(out, "  {label:<7} {}", self.dim("none published"));
+        }
+        for (i, v) in values.iter().enumerate() {
+            let lead = if i == 0 {
+                format!("  {label:<7} ")
+            } else {
+                " ".repeat(10)
+            };
+            self.wrap(out, &lead, 10, &sanitize(v));
+        }
+    }
+
+    fn findings(&self, r: &DomainReport, out: &mut String) {
+        let unknown: Vec<_> = r
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Unknown)
+            .collect();
+        if r.findings.is_empty() && unknown.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}\n  {} nothing to fix\n",
+                self.bold("Findings"),
+                self.mark(Mark::Pass)
+            );
+            return;
+        }
+        let _ = writeln!(out, "{}", self.bold("Findings"));
+        let pad = " ".repeat(TEXT_COL);
+        for f in &r.findings {
+            self.finding(out, f, &pad);
+        }
+        if all_unknown(r).is_some() {
+            out.push('\n');
+            return;
+        }
+        // One entry per cause: a failed lookup usually leaves several rules unknown.
+        let mut causes: Vec<(&str, Vec<&str>)> = Vec::new();
+        for c in unknown {
+            let reason = c.reason.as_deref().unwrap_or("no reason recorded");
+            match causes.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, codes)) => codes.push(&c.code),
+                None => causes.push((reason, vec![&c.code])),
+            }
+        }
+        for (reason, codes) in causes {
+            let title = rules::find(codes[0]).map_or("", |r| r.title);
+            let more = if codes.len() > 1 {
+                format!(" (and {})", codes[1..].join(", "))
+            } else {
+                String::new()
+            };
+            let lead = format!("  {} {:<9}", self.mark(Mark::Unknown), codes[0]);
+            self.wrap(
+                out,
+                &lead,
+                TEXT_COL,
+                &format!("Could not check: {title}{more}"),
+            );
+            self.wrap(
+                out,
+                &pad,
+                TEXT_COL,
+                &format!(
+                    "{}; not a finding about the domain: run again, or try another --resolver",
+                    sanitize(reason)
+                ),
+            );
+        }
+        out.push('\n');
+    }
+
+    fn finding(&self, out: &mut String, f: &Finding, pad: &str) {
+        let lead = format!("  {} {:<9}", self.mark(Mark::of(f.severity)), f.code);
+        self.wrap(out, &lead, TEXT_COL, &f.title);
+        self.wrap(out, pad, TEXT_COL, &sanitize(&f.message));
+        if f.severity > Severity::Info {
+            if let Some(rule) = rules::find(&f.code) {
+                self.wrap(out, pad, TEXT_COL, &self.dim(rule.explanation));
+            }
+            self.wrap(out, pad, TEXT_COL, &format!("Fix: {}", f.remediation));
+        }
+        self.wrap(out, pad, TEXT_COL, &self.dim(&f.reference));
+    }
+
+    fn to_do(&self, r: &DomainReport, out: &mut String) {
+        let mut seen: Vec<&str> = Vec::new();
+        for f in r.findings.iter().filter(|f| f.severity > Severity::Info) {
+            if !seen.contains(&f.code.as_str()) {
+                seen.push(&f.code);
+            }
+        }
+        if seen.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "{}", self.bold("To fix, most impact first"));
+        for (i, code) in seen.iter().enumerate() {
+            let title = rules::find(code).map_or("", |r| r.title);
+            let lead = format!("  {:>2}. {code:<9}", i + 1);
+            self.wrap(out, &lead, 15, title);
+        }
+        out.push('\n');
+    }
+}
+
+/// The letters of a rule code: `SPF002` → `SPF`.
+fn prefix(code: &str) -> &str {
+    code.trim_end_matches(|c: char| c.is_ascii_digit())
+}
+
+/// When every check is unknown for the same reason (the resolver is down), that reason.
+fn all_unknown(r: &DomainReport) -> Option<String> {
+    let first = r.checks.first()?;
+    let reason = first.reason.clone()?;
+    r.checks
+        .iter()
+        .all(|c| c.status == Status::Unknown && c.reason.as_deref() == Some(reason.as_str()))
+        .then_some(reason)
+}

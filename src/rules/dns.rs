@@ -1,0 +1,70 @@
+//! Root causes that make every other finding moot.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Outcome, Rule};
+use crate::dns::Lookup;
+use crate::facts::Facts;
+use crate::finding::{Category, Severity};
+
+/// A cause that makes every other check moot, reported once instead of as twenty symptoms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RootCause {
+    /// NXDOMAIN for the domain: nothing else about it can be true or false.
+    DomainNotFound,
+    /// The canary and every lookup of the domain failed: the resolver, not the domain, is broken.
+    ResolverUnreachable { reason: String },
+}
+
+impl RootCause {
+    /// What to tell the user about the resolver, when it is the cause.
+    pub fn resolver_error(&self) -> Option<&str> {
+        match self {
+            Self::ResolverUnreachable { reason } => Some(reason),
+            Self::DomainNotFound => None,
+        }
+    }
+}
+
+pub fn root_cause(f: &Facts) -> Option<RootCause> {
+    if matches!(f.mx.lookup, Lookup::NxDomain) && f.txt.records().is_none() {
+        return Some(RootCause::DomainNotFound);
+    }
+    if let (Some(canary), Some(_), Some(_), Some(_)) = (
+        f.canary.failure(),
+        f.mx.lookup.failure(),
+        f.txt.failure(),
+        f.dmarc.lookup.failure(),
+    ) {
+        return Some(RootCause::ResolverUnreachable {
+            reason: format!("answered no lookup at all (even the root NS lookup {canary})"),
+        });
+    }
+    None
+}
+
+pub static DOMAIN_NOT_FOUND: Rule = Rule {
+    code: "DNS001",
+    name: "domain-not-found",
+    category: Category::Routing,
+    severity: Severity::Error,
+    title: "The domain does not exist in DNS",
+    explanation: "The resolver answered NXDOMAIN for the domain: it is not registered, has expired, \
+        or its delegation is broken. No one can send mail to it, and receivers reject mail that \
+        claims to come from it.",
+    remediation: "Check the spelling. If the domain is yours, check its registration and that the \
+        registrar delegates it to name servers that serve the zone.",
+    reference: "RFC 8020 §2",
+    check: domain_not_found,
+};
+
+fn domain_not_found(f: &Facts) -> Outcome {
+    match root_cause(f) {
+        Some(RootCause::DomainNotFound) => Outcome::fail(format!(
+            "{} does not exist (NXDOMAIN), so every other check was skipped",
+            f.domain
+        )),
+        _ => Outcome::needs(&f.mx.lookup, &format!("MX {}", f.domain), || Outcome::Pass),
+    }
+}

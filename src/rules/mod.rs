@@ -1,0 +1,236 @@
+//! The rule engine: one static registry of rules, each a pure function over [`Facts`].
+//!
+//! A rule declares its stable code, name, category, default severity and the texts a reader
+//! needs (title, explanation, remediation, reference). Its check returns an [`Outcome`]; the
+//! engine turns outcomes into per-rule [`CheckResult`]s and [`Finding`]s, sorted the same way
+//! on every run.
+
+mod dmarc;
+mod dns;
+mod mx;
+mod spf;
+
+use serde::{Deserialize, Serialize};
+
+pub use dns::RootCause;
+
+use crate::dns::{DnsFailure, Lookup};
+use crate::facts::Facts;
+use crate::finding::{Category, Finding, Severity, Status};
+
+/// A registered rule.
+pub struct Rule {
+    /// Stable code, `PREFIX` + three digits; never reused for another meaning.
+    pub code: &'static str,
+    /// Kebab-case name of the problem.
+    pub name: &'static str,
+    pub category: Category,
+    pub severity: Severity,
+    /// One line, stating the problem.
+    pub title: &'static str,
+    /// Why it matters: what breaks, for whom.
+    pub explanation: &'static str,
+    /// How to fix it.
+    pub remediation: &'static str,
+    /// RFC section or documentation link.
+    pub reference: &'static str,
+    pub check: fn(&Facts) -> Outcome,
+}
+
+/// What a rule's check concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail(Vec<Violation>),
+    /// A lookup the rule needs failed; the reason names it.
+    Unknown(String),
+    NotApplicable,
+}
+
+/// One instance of a rule's problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub message: String,
+    pub subject: Option<String>,
+}
+
+impl Outcome {
+    fn fail(message: impl Into<String>) -> Self {
+        Self::Fail(vec![Violation {
+            message: message.into(),
+            subject: None,
+        }])
+    }
+
+    /// "Could not tell" for a lookup of `what` that failed.
+    fn unknown(what: &str, failure: &DnsFailure) -> Self {
+        Self::Unknown(format!("the lookup of {what} {failure}"))
+    }
+
+    /// Unknown when `lookup` failed, otherwise the result of `then`.
+    fn needs<T>(lookup: &Lookup<T>, what: &str, then: impl FnOnce() -> Self) -> Self {
+        match lookup.failure() {
+            Some(f) => Self::unknown(what, f),
+            None => then(),
+        }
+    }
+}
+
+/// Every rule, in code order.
+pub static RULES: &[&Rule] = &[
+    &dmarc::DMARC_MISSING,
+    &dmarc::DMARC_POLICY_NONE,
+    &dmarc::DMARC_MULTIPLE,
+    &dmarc::DMARC_INVALID,
+    &dns::DOMAIN_NOT_FOUND,
+    &mx::NO_MAIL_ROUTE,
+    &mx::IMPLICIT_MX,
+    &mx::NULL_MX,
+    &mx::NULL_MX_MIXED,
+    &mx::MX_HOST_UNRESOLVABLE,
+    &spf::SPF_MISSING,
+    &spf::SPF_MULTIPLE,
+];
+
+/// Looks a rule up by code.
+pub fn find(code: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// The state of one rule for one domain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    pub code: String,
+    pub name: String,
+    pub category: Category,
+    pub status: Status,
+    /// Why the status is `unknown` or `not-applicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// All rules applied to one domain.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub checks: Vec<CheckResult>,
+    pub findings: Vec<Finding>,
+    pub root_cause: Option<RootCause>,
+}
+
+/// Runs every rule over the facts.
+///
+/// Two root causes short-cut the rest, so the report names one cause instead of twenty
+/// symptoms: a domain that does not exist (only DNS001 is reported) and a resolver that
+/// answered nothing (every check is `unknown`).
+pub fn evaluate(facts: &Facts) -> Evaluation {
+    let root = dns::root_cause(facts);
+    let mut eval = Evaluation::default();
+    for rule in RULES {
+        let outcome = match &root {
+            Some(RootCause::ResolverUnreachable { reason }) => {
+                Outcome::Unknown(format!("the resolver {reason}"))
+            }
+            Some(RootCause::DomainNotFound) if rule.code != dns::DOMAIN_NOT_FOUND.code => {
+                Outcome::NotApplicable
+            }
+            _ => (rule.check)(facts),
+        };
+        let (status, reason) = match outcome {
+            Outcome::Pass => (Status::Pass, None),
+            Outcome::NotApplicable => (
+                Status::NotApplicable,
+                root.as_ref()
+                    .map(|_| "the domain does not exist".to_owned()),
+            ),
+            Outcome::Unknown(why) => (Status::Unknown, Some(why)),
+            Outcome::Fail(violations) => {
+                for v in violations {
+                    eval.findings.push(Finding {
+                        code: rule.code.into(),
+                        name: rule.name.into(),
+                        severity: rule.severity,
+                        category: rule.category,
+                        title: rule.title.into(),
+                        message: v.message,
+                        subject: v.subject,
+                        remediation: rule.remediation.into(),
+                        reference: rule.reference.into(),
+                    });
+                }
+                (Status::Fail, None)
+            }
+        };
+        eval.checks.push(CheckResult {
+            code: rule.code.into(),
+            name: rule.name.into(),
+            category: rule.category,
+            status,
+            reason,
+        });
+    }
+    // Most severe first, then by code and subject: the same facts give the same order.
+    eval.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    eval.root_cause = root;
+    eval
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn well_formed(code: &str) -> bool {
+        let prefixes = [
+            "MX", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "PTR", "BL", "DNS",
+        ];
+        prefixes.iter().any(|p| {
+            code.strip_prefix(p)
+                .is_some_and(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+
+    #[test]
+    fn codes_are_unique_well_formed_and_sorted() {
+        let codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        for code in &codes {
+            assert!(well_formed(code), "{code} does not match the code pattern");
+        }
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "codes must be unique and listed in order");
+    }
+
+    #[test]
+    fn every_rule_explains_itself() {
+        for r in RULES {
+            assert!(!r.title.is_empty(), "{}: title", r.code);
+            assert!(r.explanation.len() > 40, "{}: explanation too thin", r.code);
+            assert!(r.remediation.len() > 20, "{}: remediation too thin", r.code);
+            assert!(
+                r.reference.starts_with("RFC ") || r.reference.starts_with("https://"),
+                "{}: reference",
+                r.code
+            );
+            assert!(
+                !r.name.is_empty()
+                    && r.name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}: name must be kebab-case",
+                r.code
+            );
+        }
+        let names: std::collections::HashSet<_> = RULES.iter().map(|r| r.name).collect();
+        assert_eq!(names.len(), RULES.len(), "names must be unique");
+    }
+}

@@ -1,0 +1,242 @@
+//! The JSON report for each fixture scenario, through the built binary.
+
+use mailcheck::report::Document;
+
+use crate::support::{audit_json, codes, lab, status};
+
+#[tokio::test]
+async fn good_domain_passes_everything_and_sends_each_query_once() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["good.test"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The document matches the schema exactly (deny_unknown_fields throughout).
+    let typed: Document = serde_json::from_str(&run.stdout).expect("schema");
+    assert_eq!(typed.schema_version, 1);
+    assert_eq!(doc["tool"], "mailcheck");
+    assert_eq!(doc["resolver"][0], lab.addr().to_string());
+    let r = &doc["results"][0];
+    assert_eq!(r["domain"], "good.test");
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["score"]["grade"], "A");
+    assert_eq!(r["score"]["value"], 100);
+    assert_eq!(r["score"]["partial"], false);
+    assert!(codes(r).is_empty(), "{:?}", codes(r));
+    assert_eq!(r["root_cause"], serde_json::Value::Null);
+    for code in [
+        "DNS001", "MX001", "MX005", "SPF001", "SPF002", "DMARC001", "DMARC002",
+    ] {
+        assert_eq!(status(r, code), "pass", "{code}");
+    }
+    let facts = &r["facts"];
+    assert_eq!(facts["mx"]["lookup"]["status"], "found");
+    assert_eq!(facts["mx"]["hosts"][0]["name"], "mx1.good.test");
+    assert_eq!(
+        facts["mx"]["hosts"][0]["aaaa"]["records"][0],
+        "2001:db8::10"
+    );
+    assert_eq!(facts["txt"]["records"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        facts["dmarc"]["records"][0]["text"],
+        "v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+    );
+    assert_eq!(
+        facts["dmarc"]["records"][0]["parsed"]["Ok"][1]["value"],
+        "reject"
+    );
+    // canary, MX, TXT, _dmarc TXT, and A + AAAA of two hosts: 8 queries, none sent twice.
+    assert_eq!(r["stats"]["dns_queries"], 8);
+    let log = lab.query_log();
+    assert_eq!(log.len(), 8, "{log:?}");
+    assert!(
+        log.iter().all(|(_, _, n)| *n == 1),
+        "a query was sent twice: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn spf_missing_and_duplicated() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["nospf.test", "twospf.test"], &[]).await;
+    assert_eq!(run.code, 1);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(codes(&results[0]), ["SPF001"]);
+    assert_eq!(results[0]["findings"][0]["severity"], "error");
+    assert_eq!(results[0]["findings"][0]["category"], "authentication");
+    assert_eq!(results[0]["findings"][0]["reference"], "RFC 7208 §4.5");
+    assert_eq!(codes(&results[1]), ["SPF002"]);
+    let msg = results[1]["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("2 SPF records"), "{msg}");
+    assert!(msg.contains("include:_spf.provider.test"), "{msg}");
+}
+
+#[tokio::test]
+async fn spf_split_over_several_strings_is_one_record() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["longspf.test"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = &doc["results"][0];
+    assert!(codes(r).is_empty(), "{:?}", codes(r));
+    let strings = r["facts"]["txt"]["records"][0]["strings"]
+        .as_array()
+        .unwrap();
+    assert_eq!(strings.len(), 3);
+    assert_eq!(strings[0].as_str().unwrap().len(), 255);
+}
+
+#[tokio::test]
+async fn dmarc_missing_points_at_a_misplaced_record() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["nodmarc.test"], &[]).await;
+    assert_eq!(run.code, 1);
+    let r = &doc["results"][0];
+    assert_eq!(codes(r), ["DMARC001"]);
+    let msg = r["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("published at nodmarc.test itself"), "{msg}");
+    assert_eq!(r["facts"]["dmarc"]["lookup"]["status"], "nxdomain");
+}
+
+#[tokio::test]
+async fn dmarc_p_none_is_a_warning_and_fail_on_decides_the_exit_code() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["dmarcnone.test"], &[]).await;
+    assert_eq!(run.code, 0);
+    let r = &doc["results"][0];
+    assert_eq!(codes(r), ["DMARC002"]);
+    assert_eq!(r["findings"][0]["severity"], "warning");
+    assert_eq!(r["score"]["grade"], "B");
+    let (run, _) = audit_json(&lab, &["dmarcnone.test"], &["--fail-on", "warning"]).await;
+    assert_eq!(run.code, 1);
+    let (run, _) = audit_json(&lab, &["twospf.test"], &["--fail-on", "never"]).await;
+    assert_eq!(run.code, 0);
+}
+
+#[tokio::test]
+async fn null_mx_is_information_and_skips_host_checks() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["nullmx.test", "nullmixed.test"], &[]).await;
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(codes(&results[0]), ["MX003"]);
+    assert_eq!(results[0]["findings"][0]["severity"], "info");
+    assert_eq!(status(&results[0], "MX005"), "not-applicable");
+    assert_eq!(results[0]["score"]["value"], 100);
+    assert_eq!(codes(&results[1]), ["MX004"]);
+    assert_eq!(run.code, 1, "the mixed null MX is an error");
+}
+
+#[tokio::test]
+async fn implicit_mx_uses_the_domain_address() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["implicitmx.test"], &[]).await;
+    assert_eq!(run.code, 0);
+    let r = &doc["results"][0];
+    assert_eq!(codes(r), ["MX002"]);
+    assert_eq!(r["facts"]["mx"]["lookup"]["status"], "nodata");
+    assert_eq!(
+        r["facts"]["mx"]["implicit"]["a"]["records"][0],
+        "192.0.2.18"
+    );
+    assert!(
+        r["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("192.0.2.18")
+    );
+}
+
+#[tokio::test]
+async fn no_mx_and_no_address_means_no_mail_route() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["nomx.test"], &[]).await;
+    assert_eq!(run.code, 1);
+    assert_eq!(codes(&doc["results"][0]), ["MX001"]);
+}
+
+#[tokio::test]
+async fn mx_hosts_that_do_not_resolve() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["mxnoresolve.test"], &[]).await;
+    assert_eq!(run.code, 1);
+    let r = &doc["results"][0];
+    assert_eq!(codes(r), ["MX005", "MX005"]);
+    let subjects: Vec<_> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["empty.mxnoresolve.test", "mail.mxnoresolve.test"]
+    );
+    let messages: Vec<_> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].contains("has no A or AAAA record"),
+        "{messages:?}"
+    );
+    assert!(messages[1].contains("does not exist"), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.contains("no MX host of the domain resolves"))
+    );
+}
+
+#[tokio::test]
+async fn a_domain_that_does_not_exist_is_one_root_cause() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["missing.test"], &[]).await;
+    assert_eq!(run.code, 1);
+    let r = &doc["results"][0];
+    assert_eq!(codes(r), ["DNS001"]);
+    assert_eq!(r["root_cause"]["kind"], "domain-not-found");
+    assert_eq!(status(r, "SPF001"), "not-applicable");
+    assert_eq!(status(r, "DMARC001"), "not-applicable");
+    assert_eq!(r["score"]["grade"], "F");
+}
+
+#[tokio::test]
+async fn a_failed_dmarc_lookup_is_unknown_never_missing() {
+    let lab = lab().await;
+    let (run, doc) = audit_json(&lab, &["dmarcservfail.test"], &[]).await;
+    assert_eq!(run.code, 3, "a failed lookup a check needs gives exit 3");
+    let r = &doc["results"][0];
+    assert!(
+        codes(r).is_empty(),
+        "no finding may claim DMARC is missing: {:?}",
+        codes(r)
+    );
+    for code in ["DMARC001", "DMARC002", "DMARC003", "DMARC004"] {
+        assert_eq!(status(r, code), "unknown", "{code}");
+    }
+    let reason = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "DMARC001")
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("_dmarc.dmarcservfail.test") && reason.contains("SERVFAIL"),
+        "{reason}"
+    );
+    assert_eq!(r["facts"]["dmarc"]["lookup"]["status"], "failed");
+    assert_eq!(r["facts"]["dmarc"]["lookup"]["kind"], "servfail");
+    assert_eq!(r["counts"]["unknown"], 4);
+    assert_eq!(r["score"]["partial"], true);
+    // SPF and MX were decided and passed; DMARC is left out of the score, not counted as passed.
+    assert_eq!(status(r, "SPF001"), "pass");
+    assert_eq!(r["score"]["categories"][1]["unknown"], 4);
+}
+
+#[tokio::test]
+async fn findings_outrank_unknowns_in_the_exit_code() {
+    let lab = lab().await;
+    let (run, _) = audit_json(&lab, &["dmarcservfail.test", "twospf.test"], &[]).await;
+    assert_eq!(run.code, 1);
+}

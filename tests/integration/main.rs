@@ -1,0 +1,9 @@
+//! Integration tests: one binary, split by topic. Every test talks only to servers it started
+//! on loopback; none asks the machine's resolver.
+
+mod cli;
+mod dns;
+mod json;
+mod rules;
+mod support;
+mod table;

@@ -1,0 +1,91 @@
+//! Shared helpers: the lab, and running the built binary against it.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mailcheck::dns::{Dns, ResolverSettings};
+use mailcheck::lab::Lab;
+
+pub async fn lab() -> Lab {
+    Lab::fixtures().await.expect("the fixture lab starts")
+}
+
+/// A resolver on the lab with short limits, for library-level tests.
+pub fn dns(addr: SocketAddr) -> Dns {
+    Dns::new(&ResolverSettings {
+        servers: Some(vec![addr]),
+        timeout: Duration::from_millis(500),
+        tries: 1,
+    })
+    .expect("resolver")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// Runs `mailcheck` with `args`, in a clean environment: no colour, 80 columns, no
+/// resolver from the environment.
+pub async fn mailcheck(args: &[&str]) -> Run {
+    mailcheck_with(args, &[]).await
+}
+
+pub async fn mailcheck_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let start = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailcheck"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("MAILCHECK_RESOLVER")
+        .env("COLUMNS", "80")
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Audits domains against the lab and parses the JSON document.
+pub async fn audit_json(lab: &Lab, domains: &[&str], extra: &[&str]) -> (Run, serde_json::Value) {
+    let resolver = lab.addr().to_string();
+    let mut args = vec!["--resolver", &resolver, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(domains);
+    let run = mailcheck(&args).await;
+    let doc = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON output ({e}):\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
+        )
+    });
+    (run, doc)
+}
+
+/// The codes of a result's findings, in report order.
+pub fn codes(result: &serde_json::Value) -> Vec<String> {
+    result["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().expect("code").to_owned())
+        .collect()
+}
+
+/// The status of one check.
+pub fn status<'a>(result: &'a serde_json::Value, code: &str) -> &'a str {
+    result["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["code"] == code)
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or_else(|| panic!("no check {code}"))
+}

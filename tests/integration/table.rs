@@ -1,0 +1,109 @@
+//! The terminal report: snapshots at 80 and 160 columns, and remote text kept inert.
+
+use mailcheck::lab::Lab;
+
+use crate::support::{lab, mailcheck_with};
+
+/// Masks what changes between runs: the lab's port and the elapsed time.
+fn normalise(text: &str, lab: &Lab) -> String {
+    let text = text.replace(&lab.addr().to_string(), "127.0.0.1:PORT");
+    text.lines()
+        .map(|line| match line.rfind(" queries · ") {
+            Some(i) => format!("{} queries · T s", &line[..i]),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn table(lab: &Lab, domain: &str, columns: &str) -> String {
+    let resolver = lab.addr().to_string();
+    let run = mailcheck_with(&["--resolver", &resolver, domain], &[("COLUMNS", columns)]).await;
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    for line in run.stdout.lines() {
+        let width = line.chars().count();
+        let limit: usize = columns.parse().unwrap();
+        assert!(
+            width <= limit,
+            "line of {width} columns at {limit}: {line:?}"
+        );
+    }
+    normalise(&run.stdout, lab)
+}
+
+#[tokio::test]
+async fn good_domain_report() {
+    let lab = lab().await;
+    insta::assert_snapshot!("good_80", table(&lab, "good.test", "80").await);
+    insta::assert_snapshot!("good_160", table(&lab, "good.test", "160").await);
+}
+
+#[tokio::test]
+async fn broken_domain_report() {
+    let lab = lab().await;
+    let report = table(&lab, "broken.test", "80").await;
+    for expected in [
+        "✖ SPF002",
+        "⚠ DMARC002",
+        "✖ MX005",
+        "To fix, most impact first",
+    ] {
+        assert!(report.contains(expected), "{expected} missing:\n{report}");
+    }
+    insta::assert_snapshot!("broken_80", report);
+    insta::assert_snapshot!("broken_160", table(&lab, "broken.test", "160").await);
+}
+
+#[tokio::test]
+async fn unknown_checks_are_shown_as_unknown() {
+    let lab = lab().await;
+    let report = table(&lab, "dmarcservfail.test", "80").await;
+    let flat = report.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "? DMARC001 Could not check: No DMARC record (and DMARC002, DMARC003, DMARC004)"
+        ),
+        "{report}"
+    );
+    assert!(
+        flat.contains("SERVFAIL; not a finding about the domain"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Grade B"),
+        "an unknown check caps the grade: {report}"
+    );
+    assert!(report.contains("? DMARC"), "{report}");
+    assert!(!report.contains("✖ DMARC001"), "{report}");
+}
+
+#[tokio::test]
+async fn escape_sequences_in_records_are_shown_escaped() {
+    let lab = Lab::builder()
+        .zone_dir(&mailcheck::lab::fixture_dir())
+        .unwrap()
+        .txt_bytes("evil.test", &[b"v=spf1 \x1b[2J\x1b]0;owned\x07 -all"])
+        .txt_bytes("evil.test", &[b"v=spf1 \xe2\x80\xae-all"])
+        .zone(
+            "evil.test",
+            "@ 300 IN SOA ns.lab. h.lab. 1 3600 600 86400 300\n",
+        )
+        .start()
+        .await
+        .unwrap();
+    let resolver = lab.addr().to_string();
+    let run = mailcheck_with(&["--resolver", &resolver, "evil.test"], &[]).await;
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "raw escape reached the terminal"
+    );
+    assert!(
+        !run.stdout.contains('\u{202e}'),
+        "raw bidi override reached the terminal"
+    );
+    assert!(run.stdout.contains("\\u{1b}[2J"), "{}", run.stdout);
+    assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
+}
