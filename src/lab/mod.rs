@@ -5,7 +5,7 @@
 //! users run is the code that is tested. Zone files are `<origin>.zone`; a comment line
 //! `;@fault <name> <servfail|refused|timeout|truncate|every=N>` sets a fault on a name.
 //! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
-//! are added in code with [`LabBuilder::txt_bytes`].
+//! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
 
 mod handler;
 
@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::TXT;
-use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RrKey};
+use hickory_server::proto::rr::rdata::{NULL, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
@@ -147,6 +147,22 @@ impl LabBuilder {
             name,
             300,
             RData::TXT(TXT::from_bytes(strings.to_vec())),
+        ));
+        self
+    }
+
+    /// Adds a record of any type as raw RDATA, for types hickory does not model (e.g. 99, the
+    /// retired SPF type).
+    #[must_use]
+    pub fn raw(mut self, name: &str, rtype: u16, rdata: &[u8]) -> Self {
+        let name = Name::from_ascii(format!("{}.", key(name))).expect("lab record name");
+        self.extra.push(Record::from_rdata(
+            name,
+            300,
+            RData::Unknown {
+                code: RecordType::Unknown(rtype),
+                rdata: NULL::with(rdata.to_vec()),
+            },
         ));
         self
     }

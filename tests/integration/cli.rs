@@ -170,3 +170,21 @@ async fn idn_input_is_audited_as_its_a_label() {
     assert_eq!(doc["results"][0]["input"], "Bücher.TEST.");
     assert_eq!(lab.queries("xn--bcher-kva.test", "MX"), 1);
 }
+
+#[tokio::test]
+async fn ctrl_c_exits_130() {
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailcheck"))
+        .args(["--resolver", &addr, "good.test"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().unwrap().to_string();
+    let kill = tokio::process::Command::new("kill").args(["-INT", &pid]).status().await.unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(130));
+}
