@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "mailcheck",
     version,
     subcommand_negates_reqs = true,
+    override_usage = "mailcheck [OPTIONS] <DOMAIN>...\n       mailcheck <COMMAND> [OPTIONS] ...",
     after_help = "Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it; \
                   2 usage error or invalid input; 3 a DNS lookup a check needs failed, or the \
                   resolver is unreachable; 130 interrupted."

@@ -183,7 +183,11 @@ async fn ctrl_c_exits_130() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().unwrap().to_string();
-    let kill = tokio::process::Command::new("kill").args(["-INT", &pid]).status().await.unwrap();
+    let kill = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(130));

@@ -164,10 +164,18 @@ async fn a_deadline_turns_slow_lookups_into_timeouts() {
 async fn cname_chains_are_part_of_the_answer() {
     let lab = lab().await;
     let dns = dns(lab.addr());
-    let Lookup::Found { records, cnames } = dns.a("www.good.test").await else { panic!("found") };
-    assert_eq!(records, ["192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap()]);
+    let Lookup::Found { records, cnames } = dns.a("www.good.test").await else {
+        panic!("found")
+    };
+    assert_eq!(
+        records,
+        ["192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
     assert_eq!(cnames.len(), 1);
-    assert_eq!((cnames[0].name.as_str(), cnames[0].target.as_str()), ("www.good.test", "mx1.good.test"));
+    assert_eq!(
+        (cnames[0].name.as_str(), cnames[0].target.as_str()),
+        ("www.good.test", "mx1.good.test")
+    );
 }
 
 #[tokio::test]
@@ -180,6 +188,9 @@ async fn records_of_types_hickory_does_not_model_are_served() {
         .await
         .unwrap();
     // Asked for TXT, the name exists but holds only type 99: NODATA, not NXDOMAIN.
-    assert_eq!(dns(lab.addr()).txt("type99.good.test").await, Lookup::NoData);
+    assert_eq!(
+        dns(lab.addr()).txt("type99.good.test").await,
+        Lookup::NoData
+    );
     assert_eq!(lab.queries("type99.good.test", "TXT"), 1);
 }
