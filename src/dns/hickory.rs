@@ -72,17 +72,23 @@ impl Backend {
     }
 
     pub(super) async fn query(&self, name: &str, rtype: RecordType) -> Lookup<Vec<Data>> {
-        let fqdn = if name.ends_with('.') {
-            name.to_owned()
+        let trimmed = name.trim_end_matches('.');
+        // Labels as bytes: names built from remote data (SPF macros) may hold any printable
+        // character, and the query should ask for exactly that name.
+        let parsed = if trimmed.is_empty() {
+            Ok(Name::root())
         } else {
-            format!("{name}.")
+            Name::from_labels(trimmed.split('.').map(str::as_bytes))
         };
-        let name = match Name::from_ascii(&fqdn) {
-            Ok(n) => n,
+        let name = match parsed {
+            Ok(mut n) => {
+                n.set_fqdn(true);
+                n
+            }
             Err(e) => {
                 return Lookup::Failed(DnsFailure {
                     kind: FailureKind::Other,
-                    detail: format!("invalid name {fqdn:?}: {e}"),
+                    detail: format!("invalid name {name:?}: {e}"),
                 });
             }
         };
@@ -141,8 +147,12 @@ fn display_name(name: &Name) -> String {
     if name.is_root() {
         return ".".into();
     }
-    let s = name.to_ascii();
-    s.strip_suffix('.').unwrap_or(&s).to_ascii_lowercase()
+    // Labels as they are, not escaped: they are compared and queried again as text.
+    let labels: Vec<String> = name
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect();
+    labels.join(".")
 }
 
 fn classify(e: &NetError) -> Lookup<Vec<Data>> {

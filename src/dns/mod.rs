@@ -11,7 +11,7 @@
 mod hickory;
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -327,12 +327,42 @@ impl Dns {
         .await
     }
 
+    /// The PTR names of an address (its `in-addr.arpa` / `ip6.arpa` name).
+    pub async fn ptr(&self, ip: IpAddr) -> Lookup<Vec<String>> {
+        self.typed(&reverse_name(ip), RecordType::Ptr, |d| match d {
+            Data::Name(n) => Some(n),
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn ns(&self, name: &str) -> Lookup<Vec<String>> {
         self.typed(name, RecordType::Ns, |d| match d {
             Data::Name(n) => Some(n),
             _ => None,
         })
         .await
+    }
+}
+
+/// The reverse-lookup name of an address (RFC 1035 §3.5, RFC 3596 §2.5).
+pub fn reverse_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        IpAddr::V6(v6) => {
+            let mut name = String::with_capacity(73);
+            for byte in v6.octets().iter().rev() {
+                name.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+                name.push('.');
+                name.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+                name.push('.');
+            }
+            name.push_str("ip6.arpa");
+            name
+        }
     }
 }
 
@@ -361,6 +391,18 @@ mod tests {
             detail: "bad label".into(),
         };
         assert_eq!(f.to_string(), "failed (bad label)");
+    }
+
+    #[test]
+    fn reverse_names() {
+        assert_eq!(
+            reverse_name("192.0.2.1".parse().unwrap()),
+            "1.2.0.192.in-addr.arpa"
+        );
+        assert_eq!(
+            reverse_name("2001:db8::1".parse().unwrap()),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+        );
     }
 
     #[test]

@@ -28,21 +28,21 @@ impl RequestHandler for Handler {
             return self.catalog.handle_request::<R, T>(request, response).await;
         };
         let name = key(&Name::from(query.name().clone()).to_ascii());
+        let rtype = query.query_type().to_string();
         let count = {
             let mut counts = self.state.counts.lock().expect("lab state");
-            let n = counts
-                .entry((name.clone(), query.query_type().to_string()))
-                .or_default();
+            let n = counts.entry((name.clone(), rtype.clone())).or_default();
             *n += 1;
             *n
         };
-        let fault = self
-            .state
-            .faults
-            .lock()
-            .expect("lab state")
-            .get(&name)
-            .copied();
+        let fault = {
+            let faults = self.state.faults.lock().expect("lab state");
+            let typed = (name, Some(rtype));
+            faults
+                .get(&typed)
+                .or_else(|| faults.get(&(typed.0, None)))
+                .copied()
+        };
         let code = match fault {
             Some(Fault::ServFail) => Some(ResponseCode::ServFail),
             Some(Fault::Refused) => Some(ResponseCode::Refused),

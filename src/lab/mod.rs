@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::{NULL, TXT};
+use hickory_server::proto::rr::rdata::{CNAME, MX, NULL, PTR, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -69,11 +69,26 @@ pub enum LabError {
     Bind(std::io::Error),
 }
 
+/// A record to add in code, for data a zone file cannot express or a test builds on the fly.
+#[derive(Clone, Debug)]
+pub enum LabRecord {
+    A(std::net::Ipv4Addr),
+    Aaaa(std::net::Ipv6Addr),
+    Mx(u16, String),
+    Ptr(String),
+    Cname(String),
+    /// Character-strings as bytes, exactly.
+    Txt(Vec<Vec<u8>>),
+    /// Any type code with raw RDATA.
+    Raw(u16, Vec<u8>),
+}
+
 /// The server's shared state: query counts and faults, read by tests while it runs.
 #[derive(Default)]
 struct State {
     counts: Mutex<HashMap<(String, String), u64>>,
-    faults: Mutex<HashMap<String, Fault>>,
+    /// Keyed by name and, for faults of one record type only, the type (e.g. `"TXT"`).
+    faults: Mutex<HashMap<(String, Option<String>), Fault>>,
 }
 
 /// Collects zones, extra records and faults, then starts the server.
@@ -81,7 +96,7 @@ struct State {
 pub struct LabBuilder {
     zones: Vec<(String, String, Option<PathBuf>)>,
     extra: Vec<Record>,
-    faults: Vec<(String, Fault)>,
+    faults: Vec<((String, Option<String>), Fault)>,
 }
 
 /// The fixture zones shipped with the source tree.
@@ -132,7 +147,7 @@ impl LabBuilder {
                 .into_iter()
                 .flat_map(str::split_whitespace);
             if let (Some(name), Some(fault)) = (words.next(), words.next().and_then(Fault::parse)) {
-                self.faults.push((key(name), fault));
+                self.faults.push(((key(name), None), fault));
             }
         }
         self.zones.push((origin.to_owned(), text.to_owned(), None));
@@ -141,36 +156,73 @@ impl LabBuilder {
 
     /// Adds a TXT record with exactly these character-strings, bytes as given.
     #[must_use]
-    pub fn txt_bytes(mut self, name: &str, strings: &[&[u8]]) -> Self {
-        let name = Name::from_ascii(format!("{}.", key(name))).expect("lab record name");
-        self.extra.push(Record::from_rdata(
+    pub fn txt_bytes(self, name: &str, strings: &[&[u8]]) -> Self {
+        self.record(
             name,
-            300,
-            RData::TXT(TXT::from_bytes(strings.to_vec())),
-        ));
-        self
+            LabRecord::Txt(strings.iter().map(|s| s.to_vec()).collect()),
+        )
     }
 
     /// Adds a record of any type as raw RDATA, for types hickory does not model (e.g. 99, the
     /// retired SPF type).
     #[must_use]
-    pub fn raw(mut self, name: &str, rtype: u16, rdata: &[u8]) -> Self {
-        let name = Name::from_ascii(format!("{}.", key(name))).expect("lab record name");
-        self.extra.push(Record::from_rdata(
-            name,
-            300,
-            RData::Unknown {
-                code: RecordType::Unknown(rtype),
-                rdata: NULL::with(rdata.to_vec()),
+    pub fn raw(self, name: &str, rtype: u16, rdata: &[u8]) -> Self {
+        self.record(name, LabRecord::Raw(rtype, rdata.to_vec()))
+    }
+
+    /// Adds one record built in code. It lands in the most specific zone holding the name (the
+    /// root zone holds every name no fixture zone does).
+    ///
+    /// # Panics
+    /// On a name hickory cannot represent: lab data is written by the tests themselves.
+    #[must_use]
+    pub fn record(mut self, name: &str, record: LabRecord) -> Self {
+        let fqdn = |n: &str| {
+            // Labels as raw bytes: test data holds names such as `foo:bar/baz.example.com`.
+            let k = key(n);
+            if k.is_empty() {
+                return Name::root();
+            }
+            let mut name =
+                Name::from_labels(k.split('.').map(str::as_bytes)).expect("lab record name");
+            name.set_fqdn(true);
+            name
+        };
+        let data = match record {
+            LabRecord::A(a) => RData::A(a.into()),
+            LabRecord::Aaaa(a) => RData::AAAA(a.into()),
+            LabRecord::Mx(preference, exchange) => RData::MX(MX::new(preference, fqdn(&exchange))),
+            LabRecord::Ptr(target) => RData::PTR(PTR(fqdn(&target))),
+            LabRecord::Cname(target) => RData::CNAME(CNAME(fqdn(&target))),
+            LabRecord::Txt(strings) => {
+                RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
+            }
+            LabRecord::Raw(code, rdata) => RData::Unknown {
+                code: RecordType::Unknown(code),
+                rdata: if rdata.is_empty() {
+                    NULL::new()
+                } else {
+                    NULL::with(rdata)
+                },
             },
-        ));
+        };
+        self.extra.push(Record::from_rdata(fqdn(name), 300, data));
         self
     }
 
-    /// Sets a fault on a query name.
+    /// Sets a fault on a query name, for every record type.
     #[must_use]
     pub fn fault(mut self, name: &str, fault: Fault) -> Self {
-        self.faults.push((key(name), fault));
+        self.faults.push(((key(name), None), fault));
+        self
+    }
+
+    /// Sets a fault on queries of one type (e.g. `"TXT"`) for a name; it wins over a fault on
+    /// the whole name.
+    #[must_use]
+    pub fn fault_type(mut self, name: &str, rtype: &str, fault: Fault) -> Self {
+        self.faults
+            .push(((key(name), Some(rtype.to_ascii_uppercase())), fault));
         self
     }
 
@@ -306,6 +358,6 @@ impl Lab {
             .faults
             .lock()
             .expect("lab state")
-            .insert(key(name), fault);
+            .insert((key(name), None), fault);
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod dns;
 mod json;
+mod rfc7208;
 mod rules;
 mod support;
 mod table;

@@ -1,5 +1,9 @@
-//! SPF (RFC 7208). This slice only picks SPF records out of the domain's TXT records; the
-//! strict parser and the evaluator come with the SPF issue.
+//! SPF (RFC 7208): record selection, a strict parser, macros, `check_host()`, and the include
+//! tree walk that measures a record's DNS-lookup cost.
+
+pub mod eval;
+pub mod macros;
+pub mod parse;
 
 use crate::dns::Txt;
 
