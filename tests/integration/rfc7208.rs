@@ -110,6 +110,7 @@ async fn serve(zonedata: &Yaml) -> Lab {
 }
 
 #[tokio::test]
+#[allow(clippy::print_stderr)] // the pass count, for the record
 async fn rfc7208_test_suite() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rfc7208/rfc7208-tests.yml");
     let docs = YamlLoader::load_from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -159,7 +160,6 @@ async fn rfc7208_test_suite() {
             }
         }
     }
-    #[allow(clippy::print_stderr)] // the pass count, for the record
     eprintln!("RFC 7208 suite: {passed} passed, {} failed", failures.len());
     assert!(
         failures.is_empty(),
