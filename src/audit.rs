@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::checks::spf::{self, SpfFacts};
 use crate::checks::{dmarc, mx};
 use crate::config::Config;
 use crate::dns::{Dns, SetupError};
@@ -19,10 +20,19 @@ const CONCURRENT_DOMAINS: usize = 8;
 
 /// Gathers every fact about one domain. Independent lookups run concurrently.
 pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
-    let (canary, mx, txt, dmarc) = tokio::join!(
+    let (canary, (mx, helo), (txt, (tree, exp)), type99, dmarc) = tokio::join!(
         dns.ns(CANARY_NAME),
-        mx::gather(dns, domain),
-        dns.txt(domain.as_str()),
+        async {
+            let mx = mx::gather(dns, domain).await;
+            let helo = spf::helo(dns, &mx).await;
+            (mx, helo)
+        },
+        async {
+            let txt = dns.txt(domain.as_str()).await;
+            let spf = spf::gather(dns, domain, &txt).await;
+            (txt, spf)
+        },
+        spf::type99(dns, domain),
         dmarc::gather(dns, domain),
     );
     Facts {
@@ -30,6 +40,12 @@ pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
         canary,
         mx,
         txt,
+        spf: SpfFacts {
+            tree,
+            type99,
+            exp,
+            helo,
+        },
         dmarc,
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::mx::MxFacts;
+use crate::checks::spf::SpfFacts;
 use crate::dns::{Lookup, Txt};
 use crate::domain::Domain;
 
@@ -17,6 +18,7 @@ pub struct Facts {
     pub mx: MxFacts,
     /// Every TXT record at the domain, raw (SPF, verification tokens, misplaced records).
     pub txt: Lookup<Vec<Txt>>,
+    pub spf: SpfFacts,
     pub dmarc: DmarcFacts,
 }
 

@@ -108,5 +108,8 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub remediation: String,
+    /// The exact record to publish, where mailcheck can derive it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
     pub reference: String,
 }

@@ -121,6 +121,7 @@ fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
         RecordType::Txt => W::TXT,
         RecordType::Ns => W::NS,
         RecordType::Ptr => W::PTR,
+        RecordType::Spf => W::from(99),
     }
 }
 
@@ -138,6 +139,9 @@ fn convert(data: &RData, rtype: RecordType) -> Option<Data> {
         })),
         (RData::NS(n), RecordType::Ns) => Some(Data::Name(display_name(&n.0))),
         (RData::PTR(p), RecordType::Ptr) => Some(Data::Name(display_name(&p.0))),
+        (RData::Unknown { code, rdata }, RecordType::Spf) if u16::from(*code) == 99 => {
+            Some(Data::Raw(rdata.anything.clone()))
+        }
         _ => None,
     }
 }

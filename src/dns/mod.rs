@@ -31,6 +31,8 @@ pub enum RecordType {
     Txt,
     Ns,
     Ptr,
+    /// Type 99, the SPF record type RFC 7208 §3.1 retired.
+    Spf,
 }
 
 impl std::fmt::Display for RecordType {
@@ -42,6 +44,7 @@ impl std::fmt::Display for RecordType {
             Self::Txt => "TXT",
             Self::Ns => "NS",
             Self::Ptr => "PTR",
+            Self::Spf => "SPF",
         })
     }
 }
@@ -181,6 +184,8 @@ enum Data {
     Mx(Mx),
     Txt(Txt),
     Name(String),
+    /// RDATA of a type hickory does not model.
+    Raw(Vec<u8>),
 }
 
 /// Where queries go and how long each may take.
@@ -331,6 +336,15 @@ impl Dns {
     pub async fn ptr(&self, ip: IpAddr) -> Lookup<Vec<String>> {
         self.typed(&reverse_name(ip), RecordType::Ptr, |d| match d {
             Data::Name(n) => Some(n),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Records of the retired SPF type (99), as raw RDATA.
+    pub async fn spf_rr(&self, name: &str) -> Lookup<Vec<Vec<u8>>> {
+        self.typed(name, RecordType::Spf, |d| match d {
+            Data::Raw(r) => Some(r),
             _ => None,
         })
         .await

@@ -3,7 +3,8 @@
 //!
 //! Tests, `mailcheck demo` and `mailcheck lab serve` point the real resolver at it, so the code
 //! users run is the code that is tested. Zone files are `<origin>.zone`; a comment line
-//! `;@fault <name> <servfail|refused|timeout|truncate|every=N>` sets a fault on a name.
+//! `;@fault <name> <servfail|refused|timeout|truncate|every=N>` sets a fault on a name, and
+//! `;@raw <name> <type> <hex rdata>` adds a record of a type the zone parser does not know.
 //! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
 //! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
 
@@ -104,6 +105,16 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/zones")
 }
 
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
+}
+
 /// Query names as counted and faulted: lower case, no trailing dot.
 fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
@@ -141,13 +152,22 @@ impl LabBuilder {
     #[must_use]
     pub fn zone(mut self, origin: &str, text: &str) -> Self {
         for line in text.lines() {
+            let line = line.trim();
             let mut words = line
-                .trim()
                 .strip_prefix(";@fault")
                 .into_iter()
                 .flat_map(str::split_whitespace);
             if let (Some(name), Some(fault)) = (words.next(), words.next().and_then(Fault::parse)) {
                 self.faults.push(((key(name), None), fault));
+            }
+            let mut words = line
+                .strip_prefix(";@raw")
+                .into_iter()
+                .flat_map(str::split_whitespace);
+            if let (Some(name), Some(code), Some(hex)) = (words.next(), words.next(), words.next())
+                && let (Ok(code), Some(rdata)) = (code.parse(), decode_hex(hex))
+            {
+                self = self.record(name, LabRecord::Raw(code, rdata));
             }
         }
         self.zones.push((origin.to_owned(), text.to_owned(), None));

@@ -126,6 +126,7 @@ fn dmarc_invalid(f: &Facts) -> Outcome {
                 r.parsed.as_ref().err().map(|why| Violation {
                     message: format!("\"{}\": {why}", r.text),
                     subject: Some(f.dmarc.name.clone()),
+                    fix: None,
                 })
             })
             .collect();

@@ -52,6 +52,8 @@ pub enum Outcome {
 pub struct Violation {
     pub message: String,
     pub subject: Option<String>,
+    /// The exact record to publish, where one can be derived from the facts.
+    pub fix: Option<String>,
 }
 
 impl Outcome {
@@ -59,6 +61,7 @@ impl Outcome {
         Self::Fail(vec![Violation {
             message: message.into(),
             subject: None,
+            fix: None,
         }])
     }
 
@@ -90,6 +93,24 @@ pub static RULES: &[&Rule] = &[
     &mx::MX_HOST_UNRESOLVABLE,
     &spf::SPF_MISSING,
     &spf::SPF_MULTIPLE,
+    &spf::tree::SPF_SYNTAX,
+    &spf::tree::SPF_TOO_MANY_LOOKUPS,
+    &spf::tree::SPF_TOO_MANY_VOIDS,
+    &spf::tree::SPF_INCLUDE_LOOP,
+    &spf::tree::SPF_INCLUDE_WITHOUT_SPF,
+    &spf::tree::SPF_ALLOWS_ALL,
+    &spf::tree::SPF_WIDE_RANGE,
+    &spf::record::SPF_NEUTRAL_DEFAULT,
+    &spf::record::SPF_SOFTFAIL_ALL,
+    &spf::tree::SPF_PTR,
+    &spf::tree::SPF_MACROS,
+    &spf::record::SPF_ANSWER_TOO_LARGE,
+    &spf::record::SPF_GLUED_STRINGS,
+    &spf::record::SPF_EXP_MISSING,
+    &spf::record::SPF_NEAR_MISS,
+    &spf::record::SPF_TYPE99,
+    &spf::tree::SPF_DUPLICATE_INCLUDE,
+    &spf::record::SPF_HELO_MISSING,
 ];
 
 /// Looks a rule up by code.
@@ -157,6 +178,7 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
                         title: rule.title.into(),
                         message: v.message,
                         subject: v.subject,
+                        fix: v.fix,
                         remediation: rule.remediation.into(),
                         reference: rule.reference.into(),
                     });

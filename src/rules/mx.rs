@@ -160,6 +160,7 @@ fn mx_host_unresolvable(f: &Facts) -> Outcome {
         violations.push(Violation {
             message: format!("MX host {} {how}", host.name),
             subject: Some(host.name.clone()),
+            fix: None,
         });
     }
     if violations.len() == total {

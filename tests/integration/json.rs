@@ -43,10 +43,11 @@ async fn good_domain_passes_everything_and_sends_each_query_once() {
         facts["dmarc"]["records"][0]["parsed"]["Ok"][1]["value"],
         "reject"
     );
-    // canary, MX, TXT, _dmarc TXT, and A + AAAA of two hosts: 8 queries, none sent twice.
-    assert_eq!(r["stats"]["dns_queries"], 8);
+    // canary, MX, TXT, type 99, _dmarc TXT, and A + AAAA + TXT (HELO SPF) of two hosts: 11
+    // queries, none sent twice (the SPF record's `mx` reuses the MX answer).
+    assert_eq!(r["stats"]["dns_queries"], 11);
     let log = lab.query_log();
-    assert_eq!(log.len(), 8, "{log:?}");
+    assert_eq!(log.len(), 11, "{log:?}");
     assert!(
         log.iter().all(|(_, _, n)| *n == 1),
         "a query was sent twice: {log:?}"
@@ -75,7 +76,9 @@ async fn spf_split_over_several_strings_is_one_record() {
     let (run, doc) = audit_json(&lab, &["longspf.test"], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     let r = &doc["results"][0];
-    assert!(codes(r).is_empty(), "{:?}", codes(r));
+    // One valid record; only its size (704 octets, over a 512-octet answer) is worth a note.
+    assert_eq!(codes(r), ["SPF014"]);
+    assert_eq!(r["facts"]["spf"]["tree"]["state"], "record");
     let strings = r["facts"]["txt"]["records"][0]["strings"]
         .as_array()
         .unwrap();
@@ -239,4 +242,101 @@ async fn findings_outrank_unknowns_in_the_exit_code() {
     let lab = lab().await;
     let (run, _) = audit_json(&lab, &["dmarcservfail.test", "twospf.test"], &[]).await;
     assert_eq!(run.code, 1);
+}
+
+#[tokio::test]
+async fn every_spf_finding_through_the_json_report() {
+    let lab = lab().await;
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "spfsyntax.test",
+            &["SPF003"],
+            "\"ip4:192.0.2.300\" at byte 10",
+        ),
+        (
+            "spflookups.test",
+            &["SPF004"],
+            "(ip4:192.0.2.1, include:_a.spflookups.test) still passes",
+        ),
+        (
+            "spfvoids.test",
+            &["SPF005"],
+            "3 void lookups, the limit is 2",
+        ),
+        (
+            "spfloop.test",
+            &["SPF006"],
+            "include:spfloop.test in _x.spfloop.test leads back",
+        ),
+        (
+            "spfdangling.test",
+            &["SPF007", "SPF007"],
+            "_gone.spfdangling.test does not exist",
+        ),
+        (
+            "spfplusall.test",
+            &["SPF008"],
+            "+all in _inc.spfplusall.test",
+        ),
+        ("spfwide.test", &["SPF009"], "ip4:10.0.0.0/8"),
+        ("spfneutral.test", &["SPF010"], "ends in ?all"),
+        ("spfsoftfail.test", &["SPF011"], "ends in ~all"),
+        ("spfptr.test", &["SPF012"], "ptr in spfptr.test"),
+        (
+            "spfmacro.test",
+            &["SPF013"],
+            "exists:%{i}._spf.spfmacro.test",
+        ),
+        ("spfbig.test", &["SPF014"], "octet answer"),
+        (
+            "spfglued.test",
+            &["SPF003", "SPF015"],
+            "\"ip4:192.0.2.1include:_spf.spfglued.test\"",
+        ),
+        (
+            "spfexp.test",
+            &["SPF016"],
+            "exp=_exp.spfexp.test has no TXT record",
+        ),
+        (
+            "spfnearmiss.test",
+            &["SPF001", "SPF017", "SPF017"],
+            "Sender ID",
+        ),
+        ("spftype99.test", &["SPF018"], "1 record(s) of type 99"),
+        ("spfdup.test", &["SPF019"], "is included again"),
+        (
+            "spfhelo.test",
+            &["SPF020"],
+            "mx.spfhelo.test has no SPF record",
+        ),
+    ];
+    let domains: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    let (_, doc) = audit_json(&lab, &domains, &[]).await;
+    for ((domain, expected, text), r) in cases.iter().zip(doc["results"].as_array().unwrap()) {
+        assert_eq!(r["domain"], *domain);
+        assert_eq!(codes(r), *expected, "{domain}");
+        let all = serde_json::to_string(&r["findings"]).unwrap();
+        assert!(
+            all.contains(&text.replace('"', "\\\"")),
+            "{domain}: {text:?} not in {all}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fixes_quote_the_record_to_publish() {
+    let lab = lab().await;
+    let (_, doc) = audit_json(&lab, &["twospf.test", "spfhelo.test"], &[]).await;
+    let fix = |i: usize| {
+        doc["results"][i]["findings"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        fix(0),
+        "twospf.test. TXT \"v=spf1 mx include:_spf.provider.test -all\""
+    );
+    assert_eq!(fix(1), "mx.spfhelo.test. TXT \"v=spf1 a -all\"");
 }

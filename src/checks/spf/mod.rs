@@ -4,8 +4,81 @@
 pub mod eval;
 pub mod macros;
 pub mod parse;
+pub mod tree;
 
-use crate::dns::Txt;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::ByteString;
+use crate::checks::mx::MxFacts;
+use crate::dns::{Dns, Lookup, Txt};
+use crate::domain::Domain;
+
+/// SPF facts beyond the domain's TXT records (which `Facts::txt` holds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpfFacts {
+    /// The include tree from the domain's SPF record.
+    pub tree: tree::Node,
+    /// Records of the retired SPF RR type 99 at the domain (RFC 7208 §3.1).
+    pub type99: Lookup<Vec<ByteString>>,
+    /// The TXT records at the root record's `exp=` target, when it names one without macros.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<Target>,
+    /// The SPF of each MX host name: the HELO identity it uses when it sends (§2.3).
+    pub helo: Vec<Target>,
+}
+
+/// A name and its TXT records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub name: String,
+    pub txt: Lookup<Vec<Txt>>,
+}
+
+/// Walks the include tree and fetches the `exp=` target. `txt` is the domain's TXT answer.
+pub async fn gather(
+    dns: &Dns,
+    domain: &Domain,
+    txt: &Lookup<Vec<Txt>>,
+) -> (tree::Node, Option<Target>) {
+    let exp_target = txt.records().and_then(|t| match records(t).as_slice() {
+        [one] => parse::parse(&one.joined().0).ok()?.exp()?.literal(),
+        _ => None,
+    });
+    tokio::join!(tree::walk(dns, domain.as_str(), txt), async {
+        match exp_target {
+            Some(name) => Some(Target {
+                txt: dns.txt(&name).await,
+                name,
+            }),
+            None => None,
+        }
+    })
+}
+
+/// Records of the retired type 99 at the domain.
+pub async fn type99(dns: &Dns, domain: &Domain) -> Lookup<Vec<ByteString>> {
+    match dns.spf_rr(domain.as_str()).await {
+        Lookup::Found { records, cnames } => Lookup::Found {
+            records: records.into_iter().map(ByteString).collect(),
+            cnames,
+        },
+        Lookup::NxDomain => Lookup::NxDomain,
+        Lookup::NoData => Lookup::NoData,
+        Lookup::Failed(e) => Lookup::Failed(e),
+    }
+}
+
+/// The TXT records of every MX host name, for their HELO identity.
+pub async fn helo(dns: &Dns, mx: &MxFacts) -> Vec<Target> {
+    join_all(mx.hosts.iter().map(|h| async {
+        Target {
+            name: h.name.clone(),
+            txt: dns.txt(&h.name).await,
+        }
+    }))
+    .await
+}
 
 /// Whether a TXT record is an SPF record: `v=spf1` (case-insensitive) followed by a space or the
 /// end (RFC 7208 §4.5). `v=spf10` is not one.

@@ -228,6 +228,11 @@ pub fn parse(bytes: &[u8]) -> Result<Record, SyntaxError> {
     Ok(Record { terms })
 }
 
+/// Whether a text is one valid SPF term on its own.
+pub fn is_valid_term(piece: &str) -> bool {
+    !piece.is_empty() && parse_term(piece).is_ok()
+}
+
 fn parse_term(piece: &str) -> Result<Term, String> {
     // A modifier is name=value where name has no ':' or '/' before the '='.
     let name_end = piece.find(['=', ':', '/']).unwrap_or(piece.len());

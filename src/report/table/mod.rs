@@ -8,11 +8,10 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use comfy_table::{ContentArrangement, presets};
+
+mod evidence;
 
 use super::{Document, DomainReport, Render, sanitize};
-use crate::checks::mx::HostAddresses;
-use crate::dns::Lookup;
 use crate::finding::{Category, Finding, Severity, Status};
 use crate::rules;
 
@@ -35,7 +34,7 @@ const TOPICS: &[&str] = &[
 const TEXT_COL: usize = 13;
 
 #[derive(Clone, Copy)]
-enum Mark {
+pub(super) enum Mark {
     Pass,
     Error,
     Warning,
@@ -91,7 +90,7 @@ impl Render for Table {
 }
 
 impl Table {
-    fn paint(&self, style: Style, text: &str) -> String {
+    pub(super) fn paint(&self, style: Style, text: &str) -> String {
         if self.0.color {
             format!("{}{text}{}", style.render(), style.render_reset())
         } else {
@@ -99,20 +98,20 @@ impl Table {
         }
     }
 
-    fn mark(&self, mark: Mark) -> String {
+    pub(super) fn mark(&self, mark: Mark) -> String {
         self.paint(mark.style(), mark.glyph())
     }
 
-    fn bold(&self, text: &str) -> String {
+    pub(super) fn bold(&self, text: &str) -> String {
         self.paint(Style::new().bold(), text)
     }
 
-    fn dim(&self, text: &str) -> String {
+    pub(super) fn dim(&self, text: &str) -> String {
         self.paint(Style::new().dimmed(), text)
     }
 
     /// Wraps `text` to the width, the first line after `first`, the rest indented by `indent`.
-    fn wrap(&self, out: &mut String, first: &str, indent: usize, text: &str) {
+    pub(super) fn wrap(&self, out: &mut String, first: &str, indent: usize, text: &str) {
         let pad = " ".repeat(indent);
         // Prose stays readable on wide terminals: lines of at most 100 columns.
         let width = self.0.width.clamp(indent + 20, 100.max(indent + 20));
@@ -235,135 +234,6 @@ impl Table {
                 Some(format!("{} {topic}", self.mark(mark)))
             })
             .collect()
-    }
-
-    fn mx_hosts(&self, r: &DomainReport, out: &mut String) {
-        let mx = &r.facts.mx;
-        let mut rows: Vec<[String; 3]> = Vec::new();
-        match &mx.lookup {
-            Lookup::Found { records, .. } => {
-                let mut records = records.clone();
-                records
-                    .sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
-                for m in records {
-                    let addresses = if m.exchange == "." {
-                        "null MX: accepts no mail".to_owned()
-                    } else {
-                        mx.hosts
-                            .iter()
-                            .find(|h| h.name == m.exchange)
-                            .map_or_else(String::new, |h| self.addresses(h))
-                    };
-                    rows.push([
-                        m.preference.to_string(),
-                        sanitize(&m.exchange).into_owned(),
-                        addresses,
-                    ]);
-                }
-            }
-            Lookup::NoData => {
-                let addresses = mx
-                    .implicit
-                    .as_ref()
-                    .map_or_else(String::new, |h| self.addresses(h));
-                rows.push([
-                    "–".into(),
-                    format!("{} (no MX: implicit)", r.domain),
-                    addresses,
-                ]);
-            }
-            Lookup::NxDomain => return,
-            Lookup::Failed(f) => {
-                let _ = writeln!(
-                    out,
-                    "MX hosts\n  {} the MX lookup {f}\n",
-                    self.mark(Mark::Unknown)
-                );
-                return;
-            }
-        }
-        let mut t = comfy_table::Table::new();
-        t.load_style(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(self.0.width.saturating_sub(1)).unwrap_or(u16::MAX))
-            .set_header(vec!["pref", "host", "addresses"]);
-        for row in rows {
-            t.add_row(row.to_vec());
-        }
-        let _ = writeln!(out, "{}", self.bold("MX hosts"));
-        for line in t.lines() {
-            let _ = writeln!(out, " {}", line.trim_end());
-        }
-        out.push('\n');
-    }
-
-    fn addresses(&self, h: &HostAddresses) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut absent = 0;
-        let mut note = |family: &str, failure: Option<String>, absent_now: bool| {
-            if let Some(f) = failure {
-                parts.push(format!("{} {family} lookup {f}", self.mark(Mark::Unknown)));
-            } else if absent_now {
-                absent += 1;
-            }
-        };
-        note("A", h.a.failure().map(ToString::to_string), h.a.is_absent());
-        note(
-            "AAAA",
-            h.aaaa.failure().map(ToString::to_string),
-            h.aaaa.is_absent(),
-        );
-        parts.extend(h.a.records().into_iter().flatten().map(ToString::to_string));
-        parts.extend(
-            h.aaaa
-                .records()
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string),
-        );
-        if absent == 2 {
-            let what = if matches!(h.a, Lookup::NxDomain) {
-                "does not exist"
-            } else {
-                "no address"
-            };
-            parts.push(format!("{} {what}", self.mark(Mark::Error)));
-        }
-        parts.join("\n")
-    }
-
-    fn records(&self, r: &DomainReport, out: &mut String) {
-        let f = &r.facts;
-        let _ = writeln!(out, "{}", self.bold("Records"));
-        let spf: Vec<String> = match &f.txt {
-            Lookup::Found { records, .. } => crate::checks::spf::records(records)
-                .iter()
-                .map(|t| t.text())
-                .collect(),
-            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
-            Lookup::NxDomain | Lookup::NoData => Vec::new(),
-        };
-        self.record_lines(out, "SPF", &spf);
-        let dmarc: Vec<String> = match &f.dmarc.lookup {
-            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
-            _ => f.dmarc.records.iter().map(|d| d.text.clone()).collect(),
-        };
-        self.record_lines(out, "DMARC", &dmarc);
-        out.push('\n');
-    }
-
-    fn record_lines(&self, out: &mut String, label: &str, values: &[String]) {
-        if values.is_empty() {
-            let _ = writeln!(out, "  {label:<7} {}", self.dim("none published"));
-        }
-        for (i, v) in values.iter().enumerate() {
-            let lead = if i == 0 {
-                format!("  {label:<7} ")
-            } else {
-                " ".repeat(10)
-            };
-            self.wrap(out, &lead, 10, &sanitize(v));
-        }
     }
 
     fn findings(&self, r: &DomainReport, out: &mut String) {

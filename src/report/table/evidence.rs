@@ -1,0 +1,224 @@
+//! The evidence sections: MX hosts, and the records as published with the SPF include tree.
+
+use std::fmt::Write as _;
+
+use comfy_table::{ContentArrangement, presets};
+
+use super::{Mark, Table};
+use crate::checks::mx::HostAddresses;
+use crate::checks::spf::eval::{LOOKUP_LIMIT, VOID_LIMIT};
+use crate::checks::spf::tree::{Node, NodeState, TermOutcome};
+use crate::dns::Lookup;
+use crate::report::{DomainReport, sanitize};
+
+/// Lines of the include tree shown at most; deeper or longer trees are summarised.
+const TREE_LINES: usize = 24;
+
+impl Table {
+    /// The lookup budget, then each DNS-querying term with what it costs, nested by include.
+    fn spf_tree(&self, out: &mut String, root: &Node) {
+        if root.terms.is_empty() {
+            return;
+        }
+        let over = |n: u32, limit: u32| {
+            if n > limit {
+                format!("{} {n} of {limit}", self.mark(Mark::Error))
+            } else {
+                format!("{n} of {limit}")
+            }
+        };
+        let plus = if root.incomplete() { "+" } else { "" };
+        let _ = writeln!(
+            out,
+            "{}DNS lookups {}{plus}   void lookups {}",
+            " ".repeat(10),
+            over(root.total, LOOKUP_LIMIT),
+            over(root.total_voids, VOID_LIMIT)
+        );
+        let mut lines = Vec::new();
+        self.branch(root, "", &mut lines);
+        let width = lines
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let shown = lines.len().min(TREE_LINES);
+        for (line, note) in &lines[..shown] {
+            let pad = " ".repeat(width - line.chars().count());
+            let _ = writeln!(out, "{}{line}{pad}  {note}", " ".repeat(10));
+        }
+        if lines.len() > shown {
+            let _ = writeln!(
+                out,
+                "{}… {} more (see --format json)",
+                " ".repeat(10),
+                lines.len() - shown
+            );
+        }
+    }
+
+    fn branch(&self, node: &Node, indent: &str, lines: &mut Vec<(String, String)>) {
+        let terms = node.evaluation_order();
+        for (i, t) in terms.iter().enumerate() {
+            let last = i + 1 == terms.len();
+            let glyph = if last { "└─ " } else { "├─ " };
+            let cost = Node::term_cost(t);
+            let note = match (&t.outcome, t.child.as_deref().map(|c| &c.state)) {
+                (_, Some(NodeState::Loop)) => format!("{cost} {} loop", self.mark(Mark::Error)),
+                (_, Some(NodeState::NoSpf { .. } | NodeState::Multiple { .. })) => {
+                    format!("{cost} {} no single SPF record", self.mark(Mark::Error))
+                }
+                (_, Some(NodeState::Invalid { .. })) => {
+                    format!("{cost} {} syntax error", self.mark(Mark::Error))
+                }
+                (_, Some(NodeState::Truncated)) => format!("{cost} … not followed"),
+                (TermOutcome::Void, _) => format!("{cost} {} void", self.mark(Mark::Warning)),
+                (TermOutcome::Failed { failure }, _) => {
+                    format!("? {} {failure}", self.mark(Mark::Unknown))
+                }
+                (TermOutcome::Macro, _) => format!("{cost} (macro)"),
+                (TermOutcome::Ignored, _) => "0 (ignored: the record has all)".into(),
+                _ => cost.to_string(),
+            };
+            lines.push((format!("{indent}{glyph}{}", sanitize(&t.term)), note));
+            if let Some(child) = t.child.as_deref()
+                && matches!(child.state, NodeState::Record { .. })
+            {
+                let deeper = format!("{indent}{}", if last { "   " } else { "│  " });
+                self.branch(child, &deeper, lines);
+            }
+        }
+    }
+
+    pub(super) fn mx_hosts(&self, r: &DomainReport, out: &mut String) {
+        let mx = &r.facts.mx;
+        let mut rows: Vec<[String; 3]> = Vec::new();
+        match &mx.lookup {
+            Lookup::Found { records, .. } => {
+                let mut records = records.clone();
+                records
+                    .sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
+                for m in records {
+                    let addresses = if m.exchange == "." {
+                        "null MX: accepts no mail".to_owned()
+                    } else {
+                        mx.hosts
+                            .iter()
+                            .find(|h| h.name == m.exchange)
+                            .map_or_else(String::new, |h| self.addresses(h))
+                    };
+                    rows.push([
+                        m.preference.to_string(),
+                        sanitize(&m.exchange).into_owned(),
+                        addresses,
+                    ]);
+                }
+            }
+            Lookup::NoData => {
+                let addresses = mx
+                    .implicit
+                    .as_ref()
+                    .map_or_else(String::new, |h| self.addresses(h));
+                rows.push([
+                    "–".into(),
+                    format!("{} (no MX: implicit)", r.domain),
+                    addresses,
+                ]);
+            }
+            Lookup::NxDomain => return,
+            Lookup::Failed(f) => {
+                let _ = writeln!(
+                    out,
+                    "MX hosts\n  {} the MX lookup {f}\n",
+                    self.mark(Mark::Unknown)
+                );
+                return;
+            }
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(u16::try_from(self.0.width.saturating_sub(1)).unwrap_or(u16::MAX))
+            .set_header(vec!["pref", "host", "addresses"]);
+        for row in rows {
+            t.add_row(row.to_vec());
+        }
+        let _ = writeln!(out, "{}", self.bold("MX hosts"));
+        for line in t.lines() {
+            let _ = writeln!(out, " {}", line.trim_end());
+        }
+        out.push('\n');
+    }
+
+    fn addresses(&self, h: &HostAddresses) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut absent = 0;
+        let mut note = |family: &str, failure: Option<String>, absent_now: bool| {
+            if let Some(f) = failure {
+                parts.push(format!("{} {family} lookup {f}", self.mark(Mark::Unknown)));
+            } else if absent_now {
+                absent += 1;
+            }
+        };
+        note("A", h.a.failure().map(ToString::to_string), h.a.is_absent());
+        note(
+            "AAAA",
+            h.aaaa.failure().map(ToString::to_string),
+            h.aaaa.is_absent(),
+        );
+        parts.extend(h.a.records().into_iter().flatten().map(ToString::to_string));
+        parts.extend(
+            h.aaaa
+                .records()
+                .into_iter()
+                .flatten()
+                .map(ToString::to_string),
+        );
+        if absent == 2 {
+            let what = if matches!(h.a, Lookup::NxDomain) {
+                "does not exist"
+            } else {
+                "no address"
+            };
+            parts.push(format!("{} {what}", self.mark(Mark::Error)));
+        }
+        parts.join("\n")
+    }
+
+    pub(super) fn records(&self, r: &DomainReport, out: &mut String) {
+        let f = &r.facts;
+        let _ = writeln!(out, "{}", self.bold("Records"));
+        let spf: Vec<String> = match &f.txt {
+            Lookup::Found { records, .. } => crate::checks::spf::records(records)
+                .iter()
+                .map(|t| t.text())
+                .collect(),
+            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
+            Lookup::NxDomain | Lookup::NoData => Vec::new(),
+        };
+        self.record_lines(out, "SPF", &spf);
+        if let NodeState::Record { .. } = f.spf.tree.state {
+            self.spf_tree(out, &f.spf.tree);
+        }
+        let dmarc: Vec<String> = match &f.dmarc.lookup {
+            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
+            _ => f.dmarc.records.iter().map(|d| d.text.clone()).collect(),
+        };
+        self.record_lines(out, "DMARC", &dmarc);
+        out.push('\n');
+    }
+
+    fn record_lines(&self, out: &mut String, label: &str, values: &[String]) {
+        if values.is_empty() {
+            let _ = writeln!(out, "  {label:<7} {}", self.dim("none published"));
+        }
+        for (i, v) in values.iter().enumerate() {
+            let lead = if i == 0 {
+                format!("  {label:<7} ")
+            } else {
+                " ".repeat(10)
+            };
+            self.wrap(out, &lead, 10, &sanitize(v));
+        }
+    }
+}
