@@ -5,13 +5,14 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
 use crate::checks::{dmarc, mx};
-use crate::config::Config;
+use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
 use crate::facts::{CANARY_NAME, Facts};
-use crate::report::{Counts, Document, DomainReport, SCHEMA_VERSION, Stats};
+use crate::report::{Counts, Document, DomainReport, SCHEMA_VERSION, SpfReport, Stats};
 use crate::rules;
 use crate::score;
 
@@ -89,5 +90,29 @@ pub async fn run(config: &Config) -> Result<Document, SetupError> {
         resolver: dns.servers().iter().map(ToString::to_string).collect(),
         started,
         results,
+    })
+}
+
+/// `mailcheck spf`: one `check_host()` evaluation.
+pub async fn spf(config: &Config, query: &SpfQuery) -> Result<SpfReport, SetupError> {
+    let dns = Dns::new(&config.resolver)?;
+    let request = Request {
+        ip: query.ip,
+        sender: query.sender.clone(),
+        helo: query.helo.clone(),
+        domain: query.domain.to_string(),
+    };
+    let evaluation = check_host(&dns, &request).await;
+    Ok(SpfReport {
+        schema_version: SCHEMA_VERSION,
+        tool: env!("CARGO_PKG_NAME").into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        resolver: dns.servers().iter().map(ToString::to_string).collect(),
+        domain: query.domain.to_string(),
+        ip: query.ip,
+        sender: query.sender.clone(),
+        helo: query.helo.clone(),
+        evaluation,
+        dns_queries: dns.total_queries(),
     })
 }

@@ -33,6 +33,23 @@ pub enum Command {
         #[arg(value_name = "DOMAIN", required = true)]
         domains: Vec<String>,
     },
+    /// Evaluate SPF for one sending address, as a receiver would (RFC 7208 `check_host()`).
+    ///
+    /// Exit code: 0 pass; 1 fail, softfail, neutral, none or permerror; 3 temperror.
+    Spf {
+        /// The domain whose SPF record is evaluated (the MAIL FROM or HELO domain).
+        #[arg(value_name = "DOMAIN")]
+        domain: String,
+        /// The sending server's address.
+        #[arg(long, value_name = "ADDR")]
+        ip: std::net::IpAddr,
+        /// The envelope sender, for macros (default: postmaster@DOMAIN).
+        #[arg(long, value_name = "LOCAL@DOMAIN")]
+        sender: Option<String>,
+        /// The HELO/EHLO name, for the %{h} macro (default: DOMAIN).
+        #[arg(long, value_name = "NAME")]
+        helo: Option<String>,
+    },
     /// The test lab: a DNS server on loopback serving the fixture zones.
     #[cfg(feature = "lab")]
     Lab {

@@ -20,6 +20,17 @@ pub struct Config {
     pub width: usize,
     pub quiet: bool,
     pub fail_on: FailOn,
+    /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
+    pub spf: Option<SpfQuery>,
+}
+
+/// `mailcheck spf`: which domain, for which sender.
+#[derive(Debug, Clone)]
+pub struct SpfQuery {
+    pub domain: Domain,
+    pub ip: std::net::IpAddr,
+    pub sender: String,
+    pub helo: String,
 }
 
 /// An input problem: exit code 2, before anything is sent.
@@ -40,6 +51,8 @@ pub enum UsageError {
     Seconds(&'static str, String),
     #[error("--dns-tries must be at least 1")]
     Tries,
+    #[error("--sender {0:?}: expected local@domain")]
+    Sender(String),
 }
 
 impl Config {
@@ -48,8 +61,30 @@ impl Config {
         let (inputs, forced) = match &cli.command {
             Some(Command::Check { domains }) => (domains, true),
             #[cfg(feature = "lab")]
-            Some(Command::Lab { .. }) => (&cli.domains, false),
-            None => (&cli.domains, false),
+            Some(Command::Lab { .. } | Command::Spf { .. }) | None => (&cli.domains, false),
+        };
+        let spf = match &cli.command {
+            Some(Command::Spf {
+                domain,
+                ip,
+                sender,
+                helo,
+            }) => {
+                let domain = Domain::parse(domain)?;
+                let sender = match sender {
+                    Some(s) if s.contains('@') => s.clone(),
+                    Some(s) => return Err(UsageError::Sender(s.clone())),
+                    None => format!("postmaster@{domain}"),
+                };
+                let helo = helo.clone().unwrap_or_else(|| domain.to_string());
+                Some(SpfQuery {
+                    domain,
+                    ip: *ip,
+                    sender,
+                    helo,
+                })
+            }
+            _ => None,
         };
         let mut domains: Vec<(String, Domain)> = Vec::new();
         for input in inputs {
@@ -94,6 +129,7 @@ impl Config {
             width,
             quiet: o.quiet,
             fail_on: o.fail_on,
+            spf,
         })
     }
 }

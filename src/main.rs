@@ -50,6 +50,17 @@ fn main() -> ExitCode {
 
 fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Runtime::new()?;
+    if let Some(query) = &config.spf {
+        let report = runtime.block_on(mailcheck::audit::spf(config, query))?;
+        if !config.quiet {
+            let mut out = io::stdout().lock();
+            match config.format {
+                Format::Json => report.render_json(&mut out)?,
+                Format::Table => report.render_text(&mut out)?,
+            }
+        }
+        return Ok(report.exit_status());
+    }
     let doc = runtime.block_on(async {
         tokio::select! {
             doc = mailcheck::audit::run(config) => doc.map(Some),

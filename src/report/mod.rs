@@ -26,6 +26,7 @@
 
 mod json;
 mod sanitize;
+mod spf;
 mod table;
 
 use std::io::{self, Write};
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 pub use json::Json;
 pub use sanitize::sanitize;
+pub use spf::SpfReport;
 pub use table::{Table, TableOptions};
 
 use crate::facts::Facts;

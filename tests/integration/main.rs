@@ -6,5 +6,6 @@ mod dns;
 mod json;
 mod rfc7208;
 mod rules;
+mod spf_command;
 mod support;
 mod table;
