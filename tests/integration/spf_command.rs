@@ -1,4 +1,4 @@
-//! `mailcheck spf DOMAIN --ip ADDR`: one check_host() evaluation through the binary.
+//! `mailcheck spf DOMAIN --ip ADDR`: one `check_host()` evaluation through the binary.
 
 use mailcheck::lab::{Fault, Lab};
 
