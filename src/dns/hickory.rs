@@ -98,6 +98,9 @@ impl Backend {
                 let mut records = Vec::new();
                 for rec in lookup.answers() {
                     match &rec.data {
+                        RData::CNAME(c) if rtype == RecordType::Cname => {
+                            records.push(Data::Name(display_name(&c.0)));
+                        }
                         RData::CNAME(c) => cnames.push(Cname {
                             name: display_name(&rec.name),
                             target: display_name(&c.0),
@@ -122,6 +125,7 @@ fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
         RecordType::Ns => W::NS,
         RecordType::Ptr => W::PTR,
         RecordType::Spf => W::from(99),
+        RecordType::Cname => W::CNAME,
     }
 }
 

@@ -33,6 +33,7 @@ pub enum RecordType {
     Ptr,
     /// Type 99, the SPF record type RFC 7208 §3.1 retired.
     Spf,
+    Cname,
 }
 
 impl std::fmt::Display for RecordType {
@@ -45,6 +46,7 @@ impl std::fmt::Display for RecordType {
             Self::Ns => "NS",
             Self::Ptr => "PTR",
             Self::Spf => "SPF",
+            Self::Cname => "CNAME",
         })
     }
 }
@@ -345,6 +347,15 @@ impl Dns {
     pub async fn spf_rr(&self, name: &str) -> Lookup<Vec<Vec<u8>>> {
         self.typed(name, RecordType::Spf, |d| match d {
             Data::Raw(r) => Some(r),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The CNAME at a name itself (not followed): shows a delegation whose target is gone.
+    pub async fn cname(&self, name: &str) -> Lookup<Vec<String>> {
+        self.typed(name, RecordType::Cname, |d| match d {
+            Data::Name(n) => Some(n),
             _ => None,
         })
         .await

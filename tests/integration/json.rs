@@ -43,11 +43,12 @@ async fn good_domain_passes_everything_and_sends_each_query_once() {
         facts["dmarc"]["records"][0]["parsed"]["Ok"][1]["value"],
         "reject"
     );
-    // canary, MX, TXT, type 99, _dmarc TXT, and A + AAAA + TXT (HELO SPF) of two hosts: 11
-    // queries, none sent twice (the SPF record's `mx` reuses the MX answer).
-    assert_eq!(r["stats"]["dns_queries"], 11);
+    // canary, MX, TXT, type 99, _dmarc TXT, _dmarc.test TXT (the DMARC tree walk), and A +
+    // AAAA + TXT (HELO SPF) of two hosts: 12 queries, none sent twice (the SPF record's `mx`
+    // and the report address's MX reuse the MX answer).
+    assert_eq!(r["stats"]["dns_queries"], 12);
     let log = lab.query_log();
-    assert_eq!(log.len(), 11, "{log:?}");
+    assert_eq!(log.len(), 12, "{log:?}");
     assert!(
         log.iter().all(|(_, _, n)| *n == 1),
         "a query was sent twice: {log:?}"
@@ -213,8 +214,16 @@ async fn a_failed_dmarc_lookup_is_unknown_never_missing() {
         "no finding may claim DMARC is missing: {:?}",
         codes(r)
     );
-    for code in ["DMARC001", "DMARC002", "DMARC003", "DMARC004"] {
-        assert_eq!(status(r, code), "unknown", "{code}");
+    // Every DMARC check but DMARC020 (parked domains; this one receives mail) needs the record.
+    let dmarc_checks: Vec<_> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"].as_str().unwrap().starts_with("DMARC") && c["code"] != "DMARC020")
+        .collect();
+    assert_eq!(dmarc_checks.len(), 19);
+    for c in &dmarc_checks {
+        assert_eq!(c["status"], "unknown", "{c}");
     }
     let reason = r["checks"]
         .as_array()
@@ -230,11 +239,11 @@ async fn a_failed_dmarc_lookup_is_unknown_never_missing() {
     );
     assert_eq!(r["facts"]["dmarc"]["lookup"]["status"], "failed");
     assert_eq!(r["facts"]["dmarc"]["lookup"]["kind"], "servfail");
-    assert_eq!(r["counts"]["unknown"], 4);
+    assert_eq!(r["counts"]["unknown"], 19);
     assert_eq!(r["score"]["partial"], true);
     // SPF and MX were decided and passed; DMARC is left out of the score, not counted as passed.
     assert_eq!(status(r, "SPF001"), "pass");
-    assert_eq!(r["score"]["categories"][1]["unknown"], 4);
+    assert_eq!(r["score"]["categories"][1]["unknown"], 19);
 }
 
 #[tokio::test]
@@ -242,86 +251,6 @@ async fn findings_outrank_unknowns_in_the_exit_code() {
     let lab = lab().await;
     let (run, _) = audit_json(&lab, &["dmarcservfail.test", "twospf.test"], &[]).await;
     assert_eq!(run.code, 1);
-}
-
-#[tokio::test]
-async fn every_spf_finding_through_the_json_report() {
-    let lab = lab().await;
-    let cases: &[(&str, &[&str], &str)] = &[
-        (
-            "spfsyntax.test",
-            &["SPF003"],
-            "\"ip4:192.0.2.300\" at byte 10",
-        ),
-        (
-            "spflookups.test",
-            &["SPF004"],
-            "(ip4:192.0.2.1, include:_a.spflookups.test) still passes",
-        ),
-        (
-            "spfvoids.test",
-            &["SPF005"],
-            "3 void lookups, the limit is 2",
-        ),
-        (
-            "spfloop.test",
-            &["SPF006"],
-            "include:spfloop.test in _x.spfloop.test leads back",
-        ),
-        (
-            "spfdangling.test",
-            &["SPF007", "SPF007"],
-            "_gone.spfdangling.test does not exist",
-        ),
-        (
-            "spfplusall.test",
-            &["SPF008"],
-            "+all in _inc.spfplusall.test",
-        ),
-        ("spfwide.test", &["SPF009"], "ip4:10.0.0.0/8"),
-        ("spfneutral.test", &["SPF010"], "ends in ?all"),
-        ("spfsoftfail.test", &["SPF011"], "ends in ~all"),
-        ("spfptr.test", &["SPF012"], "ptr in spfptr.test"),
-        (
-            "spfmacro.test",
-            &["SPF013"],
-            "exists:%{i}._spf.spfmacro.test",
-        ),
-        ("spfbig.test", &["SPF014"], "octet answer"),
-        (
-            "spfglued.test",
-            &["SPF003", "SPF015"],
-            "\"ip4:192.0.2.1include:_spf.spfglued.test\"",
-        ),
-        (
-            "spfexp.test",
-            &["SPF016"],
-            "exp=_exp.spfexp.test has no TXT record",
-        ),
-        (
-            "spfnearmiss.test",
-            &["SPF001", "SPF017", "SPF017"],
-            "Sender ID",
-        ),
-        ("spftype99.test", &["SPF018"], "1 record(s) of type 99"),
-        ("spfdup.test", &["SPF019"], "is included again"),
-        (
-            "spfhelo.test",
-            &["SPF020"],
-            "mx.spfhelo.test has no SPF record",
-        ),
-    ];
-    let domains: Vec<&str> = cases.iter().map(|c| c.0).collect();
-    let (_, doc) = audit_json(&lab, &domains, &[]).await;
-    for ((domain, expected, text), r) in cases.iter().zip(doc["results"].as_array().unwrap()) {
-        assert_eq!(r["domain"], *domain);
-        assert_eq!(codes(r), *expected, "{domain}");
-        let all = serde_json::to_string(&r["findings"]).unwrap();
-        assert!(
-            all.contains(&text.replace('"', "\\\"")),
-            "{domain}: {text:?} not in {all}"
-        );
-    }
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod dns;
+mod findings;
 mod json;
 mod rfc7208;
 mod rules;

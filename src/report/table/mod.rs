@@ -271,10 +271,10 @@ impl Table {
         }
         for (reason, codes) in causes {
             let title = rules::find(codes[0]).map_or("", |r| r.title);
-            let more = if codes.len() > 1 {
-                format!(" (and {})", codes[1..].join(", "))
-            } else {
-                String::new()
+            let more = match codes.len() {
+                1 => String::new(),
+                2..=4 => format!(" (and {})", codes[1..].join(", ")),
+                n => format!(" (and {} more checks)", n - 1),
             };
             let lead = format!("  {} {:<9}", self.mark(Mark::Unknown), codes[0]);
             self.wrap(
