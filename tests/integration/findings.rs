@@ -201,3 +201,34 @@ async fn every_dmarc_finding_through_the_json_report() {
         "dmarcparent.test"
     );
 }
+
+#[tokio::test]
+async fn hostile_include_trees_stay_bounded() {
+    let lab = lab().await;
+    let start = std::time::Instant::now();
+    let (_, doc) = audit_json(&lab, &["spfdeep.test", "spfwidetree.test"], &[]).await;
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    let deep = &doc["results"][0];
+    assert_eq!(codes(deep), ["SPF004"]);
+    // The walk stops at depth 12: no query for the 12th nested include or beyond.
+    assert_eq!(lab.queries("_11.spfdeep.test", "TXT"), 1);
+    assert_eq!(lab.queries("_12.spfdeep.test", "TXT"), 0);
+    let wide = &doc["results"][1];
+    assert!(
+        codes(wide).contains(&"SPF004".to_owned()),
+        "{:?}",
+        codes(wide)
+    );
+    assert!(
+        wide["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs 420 DNS lookups")
+    );
+    let sent = wide["stats"]["dns_queries"].as_u64().unwrap();
+    assert!(sent < 100, "{sent} queries for a hostile tree");
+}
