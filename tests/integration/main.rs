@@ -5,6 +5,7 @@ mod cli;
 mod dns;
 mod findings;
 mod json;
+mod oracle;
 mod rfc7208;
 mod rules;
 mod spf_command;

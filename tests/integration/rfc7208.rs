@@ -34,7 +34,7 @@ fn text(y: &Yaml) -> String {
     }
 }
 
-async fn serve(zonedata: &Yaml) -> Lab {
+pub(crate) async fn serve(zonedata: &Yaml) -> Lab {
     let mut lab = Lab::builder();
     let Yaml::Hash(names) = zonedata else {
         return lab.start().await.unwrap();
