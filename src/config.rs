@@ -4,9 +4,18 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, FailOn, Format};
+use std::sync::Arc;
+
+use crate::checks::dnsbl::DnsblSettings;
+use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
+use crate::cli::{Cli, Command, FailOn, Format, Trust};
 use crate::dns::ResolverSettings;
 use crate::domain::{Domain, DomainError};
+use crate::net::Policy;
+
+/// The environment variable holding a Spamhaus DQS key (kept off the command line, where `ps`
+/// would show it).
+pub const DQS_KEY_ENV: &str = "MAILCHECK_SPAMHAUS_DQS_KEY";
 
 /// What the user asked for, checked.
 #[derive(Debug, Clone)]
@@ -20,6 +29,8 @@ pub struct Config {
     pub width: usize,
     pub quiet: bool,
     pub fail_on: FailOn,
+    pub smtp: SmtpSettings,
+    pub dnsbl: DnsblSettings,
 }
 
 /// An input problem: exit code 2, before anything is sent.
@@ -40,6 +51,12 @@ pub enum UsageError {
     Seconds(&'static str, String),
     #[error("--dns-tries must be at least 1")]
     Tries,
+    #[error("--{0} {1:?}: {2}")]
+    Name(&'static str, String, DomainError),
+    #[error("{0}")]
+    Trust(String),
+    #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
+    DqsKey,
 }
 
 impl Config {
@@ -81,7 +98,56 @@ impl Config {
             .or_else(|| comfy_table::Table::new().width().map(usize::from))
             .unwrap_or(80)
             .clamp(40, 400);
+        let smtp_timeout = o
+            .smtp_timeout
+            .as_deref()
+            .map(|t| seconds("smtp-timeout", t))
+            .transpose()?;
+        let helo = Domain::parse(&o.helo_name)
+            .map_err(|e| UsageError::Name("helo-name", o.helo_name.clone(), e))?;
+        let trust = match o.trust {
+            Trust::Webpki => TrustSource::Webpki,
+            Trust::System => TrustSource::System,
+        };
+        let ca_files: Vec<&std::path::Path> =
+            o.ca_file.iter().map(std::path::PathBuf::as_path).collect();
+        // Local files only: no network I/O happens before validation is done.
+        let roots = if o.no_smtp {
+            rustls::RootCertStore::empty()
+        } else {
+            load_roots(trust, &ca_files).map_err(|e| UsageError::Trust(e.to_string()))?
+        };
+        let mut custom = Vec::new();
+        for zone in &o.blocklist {
+            let d =
+                Domain::parse(zone).map_err(|e| UsageError::Name("blocklist", zone.clone(), e))?;
+            custom.push(d.to_string());
+        }
+        let dqs_key = match std::env::var(DQS_KEY_ENV) {
+            Ok(k) if k.is_empty() => None,
+            Ok(k) if k.len() <= 63 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(k),
+            Ok(_) => return Err(UsageError::DqsKey),
+            Err(_) => None,
+        };
         Ok(Self {
+            smtp: SmtpSettings {
+                enabled: !o.no_smtp,
+                port: o.smtp_port,
+                connect_timeout: smtp_timeout.unwrap_or(Duration::from_secs(10)),
+                greeting_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
+                command_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
+                helo_name: helo.to_string(),
+                policy: Policy {
+                    allow_private: o.allow_private,
+                },
+                roots: Arc::new(roots),
+                trust,
+            },
+            dnsbl: DnsblSettings {
+                defaults: !o.no_blocklists,
+                custom,
+                dqs_key,
+            },
             domains,
             resolver: ResolverSettings {
                 servers,

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::dmarc::DmarcFacts;
+use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
+use crate::checks::ptr::PtrFacts;
+use crate::checks::smtp::SmtpFacts;
 use crate::dns::{Lookup, Txt};
 use crate::domain::Domain;
 
@@ -18,6 +21,12 @@ pub struct Facts {
     /// Every TXT record at the domain, raw (SPF, verification tokens, misplaced records).
     pub txt: Lookup<Vec<Txt>>,
     pub dmarc: DmarcFacts,
+    /// Reverse DNS of every distinct MX address.
+    pub ptr: Vec<PtrFacts>,
+    /// The SMTP/STARTTLS probe of every (MX host, address).
+    pub smtp: SmtpFacts,
+    /// DNS blocklist answers for every MX address and for the domain.
+    pub dnsbl: DnsblFacts,
 }
 
 /// The name the canary asks about: the root zone's NS set, which every resolver can answer.

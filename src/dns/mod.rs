@@ -11,7 +11,7 @@
 mod hickory;
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -91,7 +91,7 @@ impl<T> Lookup<T> {
         matches!(self, Self::NxDomain | Self::NoData)
     }
 
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
         match self {
             Self::Found { records, cnames } => Lookup::Found {
                 records: f(records),
@@ -327,6 +327,15 @@ impl Dns {
         .await
     }
 
+    /// The PTR names of an address, asked at its reverse name (RFC 1035 §3.5, RFC 3596 §2.5).
+    pub async fn ptr(&self, ip: IpAddr) -> Lookup<Vec<String>> {
+        self.typed(&reverse_name(ip), RecordType::Ptr, |d| match d {
+            Data::Name(n) => Some(n),
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn ns(&self, name: &str) -> Lookup<Vec<String>> {
         self.typed(name, RecordType::Ns, |d| match d {
             Data::Name(n) => Some(n),
@@ -334,6 +343,32 @@ impl Dns {
         })
         .await
     }
+}
+
+/// The labels of an address in reverse order: `192.0.2.1` → `1.2.0.192`, IPv6 as 32 nibbles.
+/// The prefix of the reverse name, and of DNS blocklist queries (RFC 5782 §2.1, §2.4).
+pub fn reversed(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let hex = format!("{:032x}", u128::from(v6));
+            let nibbles: Vec<String> = hex.chars().rev().map(String::from).collect();
+            nibbles.join(".")
+        }
+    }
+}
+
+/// The name a PTR lookup asks: under `in-addr.arpa` or `ip6.arpa`.
+pub fn reverse_name(ip: IpAddr) -> String {
+    let zone = if ip.is_ipv4() {
+        "in-addr.arpa"
+    } else {
+        "ip6.arpa"
+    };
+    format!("{}.{zone}", reversed(ip))
 }
 
 /// Cache key form: lower case, no trailing dot (the root stays `.`).
@@ -361,6 +396,18 @@ mod tests {
             detail: "bad label".into(),
         };
         assert_eq!(f.to_string(), "failed (bad label)");
+    }
+
+    #[test]
+    fn reverse_names() {
+        assert_eq!(
+            reverse_name("192.0.2.1".parse().unwrap()),
+            "1.2.0.192.in-addr.arpa"
+        );
+        assert_eq!(
+            reverse_name("2001:db8::1".parse().unwrap()),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+        );
     }
 
     #[test]

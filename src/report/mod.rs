@@ -43,6 +43,15 @@ use crate::score::Score;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// A Unix time as its UTC date, `YYYY-MM-DD`.
+pub fn day(ts: i64) -> String {
+    let secs = u64::try_from(ts).unwrap_or(0);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let mut s = humantime::format_rfc3339_seconds(t).to_string();
+    s.truncate(10);
+    s
+}
+
 /// One run's report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

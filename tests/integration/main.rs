@@ -3,7 +3,10 @@
 
 mod cli;
 mod dns;
+mod dnsbl;
 mod json;
+mod ptr;
 mod rules;
+mod smtp;
 mod support;
 mod table;
