@@ -38,6 +38,9 @@ pub enum StarttlsFault {
     Close,
     /// Send `220` and another reply in the same packet (the response-injection pattern).
     Inject,
+    /// Answer the ClientHello with a fatal `protocol_version` alert, as a server that speaks
+    /// only TLS 1.0/1.1 answers a TLS 1.2+ client.
+    LegacyTlsOnly,
 }
 
 /// What one listener does.
@@ -134,6 +137,9 @@ impl SmtpListener {
         self.counters.tls.load(Ordering::Relaxed)
     }
 }
+
+/// A TLS record: alert (21), version 3.1, length 2, fatal (2), `protocol_version` (70).
+const PROTOCOL_VERSION_ALERT: [u8; 7] = [21, 3, 1, 0, 2, 2, 70];
 
 /// Waits `pause`, noting a client that sends anything meanwhile.
 async fn pause_watching(stream: &mut TcpStream, pause: Duration, c: &Counters) {
@@ -232,6 +238,15 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(StarttlsFault::Close) => return Ok(false),
                 Some(StarttlsFault::Inject) => {
                     "220 2.0.0 ready\r\n250 2.0.0 injected\r\n".to_owned()
+                }
+                Some(StarttlsFault::LegacyTlsOnly) => {
+                    r.get_mut().write_all(b"220 2.0.0 ready\r\n").await?;
+                    r.get_mut().flush().await?;
+                    // Wait for the ClientHello, then refuse its versions.
+                    let _ = r.fill_buf().await?;
+                    r.get_mut().write_all(&PROTOCOL_VERSION_ALERT).await?;
+                    r.get_mut().flush().await?;
+                    return Ok(false);
                 }
                 None => {
                     r.get_mut().write_all(b"220 2.0.0 ready\r\n").await?;

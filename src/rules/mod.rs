@@ -83,6 +83,15 @@ impl Outcome {
         }
     }
 
+    /// Like [`Outcome::of`] when something could be judged, otherwise not applicable.
+    fn of_judged(judged: bool, violations: Vec<Violation>) -> Self {
+        if judged || !violations.is_empty() {
+            Self::of(violations)
+        } else {
+            Self::NotApplicable
+        }
+    }
+
     fn fail(message: impl Into<String>) -> Self {
         Self::Fail(vec![Violation {
             message: message.into(),

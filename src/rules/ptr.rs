@@ -222,11 +222,7 @@ fn ptr_smtp_name(f: &Facts) -> Outcome {
             }
         }
     }
-    if decided || !out.is_empty() {
-        Outcome::of(out)
-    } else {
-        Outcome::NotApplicable
-    }
+    Outcome::of_judged(decided, out)
 }
 
 #[cfg(test)]

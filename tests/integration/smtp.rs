@@ -628,3 +628,200 @@ async fn metadata_addresses_are_never_contacted() {
     );
     assert_eq!(status(r, "TLS001"), "unknown");
 }
+
+#[tokio::test]
+async fn legacy_tls_only_is_not_no_tls() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp28.test", tls(&ca, &["mx.smtp28.test"]));
+    spec.fault = Some(StarttlsFault::LegacyTlsOnly);
+    let (_, r) = one_host(28, spec, &ca).await;
+    assert_eq!(status(&r, "TLS001"), "pass", "STARTTLS is offered");
+    let m = &findings(&r, "TLS002")[0]["message"];
+    assert!(
+        m.as_str()
+            .unwrap()
+            .contains("no TLS 1.2+ handshake possible"),
+        "{m}"
+    );
+    assert_eq!(
+        r["facts"]["smtp"]["probes"][0]["error"]["kind"],
+        "tls-incompatible"
+    );
+}
+
+#[tokio::test]
+async fn probes_are_shared_by_the_domains_of_a_run() {
+    let root = TestCa::root("Lab Root");
+    let d = "smtp29.test";
+    let spec = SmtpSpec::new("mx.smtp29.test", tls(&root, &["mx.smtp29.test"]));
+    let s = Scenario::start(29, d, vec![host("mx", 1, Some(spec))], root.pem()).await;
+    // A second lab on the same listener: another domain whose MX is the same host.
+    let lab = Lab::builder()
+        .zone_dir(&fixture_dir())
+        .unwrap()
+        .zone(
+            d,
+            "@ 300 IN SOA ns.lab. h.lab. 1 3600 600 86400 300\n@ 300 IN MX 10 mx\n\
+             mx 300 IN A 127.0.29.1\n",
+        )
+        .zone(
+            "other29.test",
+            "@ 300 IN SOA ns.lab. h.lab. 1 3600 600 86400 300\n@ 300 IN MX 10 mx.smtp29.test.\n",
+        )
+        .start()
+        .await
+        .unwrap();
+    let port = s.port.to_string();
+    let ca = s.ca_file.path().to_str().unwrap().to_owned();
+    let args = [
+        "--allow-private",
+        "--no-blocklists",
+        "--smtp-port",
+        &port,
+        "--smtp-timeout",
+        "3",
+        "--ca-file",
+        &ca,
+    ];
+    let (_, doc) = audit_json_with(&lab, &[d, "other29.test"], &args).await;
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(
+            r["facts"]["smtp"]["probes"][0]["tls"]["verdict"]["result"],
+            "trusted"
+        );
+    }
+    assert_eq!(
+        s.listener("mx.").connections(),
+        1,
+        "one connection per (address, MX name) per run"
+    );
+}
+
+#[tokio::test]
+async fn trust_sources() {
+    let root = TestCa::root("Lab Root");
+    let d = "smtp30.test";
+    let spec = SmtpSpec::new("mx.smtp30.test", tls(&root, &["mx.smtp30.test"]));
+    let s = Scenario::start(30, d, vec![host("mx", 1, Some(spec))], root.pem()).await;
+    let port = s.port.to_string();
+    let ca = s.ca_file.path().to_str().unwrap().to_owned();
+    let resolver = s.lab.addr().to_string();
+    let base = [
+        "--resolver",
+        &resolver,
+        "--format",
+        "json",
+        "--allow-private",
+        "--no-blocklists",
+        "--smtp-port",
+        &port,
+        "--smtp-timeout",
+        "3",
+    ];
+    let verdict = |run: &Run| -> String {
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["results"][0]["facts"]["smtp"]["probes"][0]["tls"]["verdict"]["result"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Mozilla's roots alone do not know the lab CA.
+    let run = crate::support::mailcheck(&[&base[..], &[d]].concat()).await;
+    assert_eq!(verdict(&run), "unknown-issuer");
+    // The system store honours SSL_CERT_FILE.
+    let run = crate::support::mailcheck_with(
+        &[&base[..], &["--trust", "system", d]].concat(),
+        &[("SSL_CERT_FILE", &ca)],
+    )
+    .await;
+    assert_eq!(verdict(&run), "trusted", "{}", run.stderr);
+    // A CA file that is not there is a usage error, before any I/O.
+    let run =
+        crate::support::mailcheck(&[&base[..], &["--ca-file", "/nonexistent/ca.pem", d]].concat())
+            .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--ca-file /nonexistent/ca.pem"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.listener("mx.").connections(), 2);
+}
+
+#[tokio::test]
+async fn table_report_of_probed_hosts_fits_80_columns() {
+    let root = TestCa::root("Lab Root");
+    let d = "smtp31.test";
+    let mut refusing = SmtpSpec::new("mx3.smtp31.test\u{1b}[2J", None);
+    refusing.greeting = Greeting::Code(554);
+    let expired = root.leaf(
+        &["mx2.smtp31.test"],
+        Validity::Around {
+            start: 90 * DAY,
+            end: -DAY,
+        },
+        true,
+    );
+    let s = Scenario::start(
+        31,
+        d,
+        vec![
+            host(
+                "mx1",
+                1,
+                Some(SmtpSpec::new(
+                    "mx1.smtp31.test",
+                    tls(&root, &["mx1.smtp31.test"]),
+                )),
+            ),
+            host(
+                "mx2",
+                2,
+                Some(SmtpSpec::new(
+                    "mx2.smtp31.test",
+                    Some(expired.server_config()),
+                )),
+            ),
+            host("mx3", 3, Some(refusing)),
+        ],
+        root.pem(),
+    )
+    .await;
+    let port = s.port.to_string();
+    let ca = s.ca_file.path().to_str().unwrap().to_owned();
+    let resolver = s.lab.addr().to_string();
+    let run = crate::support::mailcheck(&[
+        "--resolver",
+        &resolver,
+        "--allow-private",
+        "--no-blocklists",
+        "--smtp-port",
+        &port,
+        "--smtp-timeout",
+        "3",
+        "--ca-file",
+        &ca,
+        d,
+    ])
+    .await;
+    for line in run.stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "a banner's escape reached the terminal"
+    );
+    let flat = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("127.0.31.1"), "{}", run.stdout);
+    assert!(flat.contains("1.3"), "{}", run.stdout);
+    assert!(flat.contains("expired ⚠"), "{}", run.stdout);
+    assert!(flat.contains("⚠ TLS003"), "{}", run.stdout);
+    assert!(flat.contains("⚠ TLS010"), "{}", run.stdout);
+    assert!(
+        flat.contains("\\u{1b}[2J"),
+        "the banner is shown escaped: {}",
+        run.stdout
+    );
+}

@@ -296,11 +296,7 @@ fn cert_differs(f: &Facts) -> Outcome {
             out.push(Violation::at(host, format!("{host}: {}", list.join("; "))));
         }
     }
-    if decided {
-        Outcome::of(out)
-    } else {
-        Outcome::NotApplicable
-    }
+    Outcome::of_judged(decided, out)
 }
 
 #[cfg(test)]
