@@ -38,7 +38,7 @@ pub enum StarttlsFault {
     Close,
     /// Send `220` and another reply in the same packet (the response-injection pattern).
     Inject,
-    /// Answer the ClientHello with a fatal `protocol_version` alert, as a server that speaks
+    /// Answer the `ClientHello` with a fatal `protocol_version` alert, as a server that speaks
     /// only TLS 1.0/1.1 answers a TLS 1.2+ client.
     LegacyTlsOnly,
 }
