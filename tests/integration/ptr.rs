@@ -108,6 +108,7 @@ async fn greeting_name_differs_from_ptr() {
         starttls: None,
         tls: None,
         ehlo_tls: None,
+        extensions: Vec::new(),
         error: None,
     }];
     let eval = mailcheck::rules::evaluate(&facts);

@@ -213,6 +213,21 @@ async fn good_tls_on_two_hosts_one_connection_each() {
         .collect();
     assert!(pre.contains(&"STARTTLS") && !pre.contains(&"REQUIRETLS"));
     assert!(post.contains(&"REQUIRETLS") && !post.contains(&"STARTTLS"));
+    let counted: Vec<&str> = p["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        counted,
+        ["PIPELINING", "SIZE", "8BITMIME", "REQUIRETLS", "SMTPUTF8"],
+        "only the capabilities offered over TLS"
+    );
+    assert_eq!(
+        p["tls"]["lifetime_left_percent"], 97,
+        "1975 to 4096, seen in 2026"
+    );
     for (name, l) in &s.listeners {
         assert_eq!(l.connections(), 1, "{name}: one connection per run");
         assert_eq!(l.handshakes(), 1, "{name}");
@@ -313,6 +328,10 @@ async fn certificate_expiring_soon() {
     .await;
     assert!(has(&r, "TLS004"), "{:?}", all_codes(&r));
     assert!(!has(&r, "TLS003"));
+    assert_eq!(
+        r["facts"]["smtp"]["probes"][0]["tls"]["lifetime_left_percent"], 2,
+        "2 of 82 days"
+    );
     // A short-lived certificate with the same two days left is fine: a third of 6 days.
     let ca2 = TestCa::root("Lab Root 2");
     let cert = ca2.leaf(

@@ -83,6 +83,10 @@ pub struct Probe {
     /// The EHLO reply over TLS: the capabilities that count once TLS is up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ehlo_tls: Option<Reply>,
+    /// The EHLO keywords that count: those offered over TLS when TLS is up, otherwise those
+    /// of the plain-text EHLO (STARTTLS, SIZE, PIPELINING, 8BITMIME, SMTPUTF8, REQUIRETLS, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
     /// Where and why the probe stopped early, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ProbeError>,

@@ -188,6 +188,7 @@ pub(super) async fn run(s: &SmtpSettings, host: &str, ip: IpAddr, deadline: Inst
         starttls: None,
         tls: None,
         ehlo_tls: None,
+        extensions: Vec::new(),
         error: None,
     };
     if let Err(class) = s.policy.permits(ip) {
@@ -201,6 +202,14 @@ pub(super) async fn run(s: &SmtpSettings, host: &str, ip: IpAddr, deadline: Inst
             detail: e.detail,
         });
     }
+    // Capabilities learnt before TLS could have been forged on the way: after STARTTLS only
+    // the EHLO over TLS counts (RFC 3207 §4.2).
+    let counted = if p.tls.is_some() {
+        &p.ehlo_tls
+    } else {
+        &p.ehlo
+    };
+    p.extensions = counted.as_ref().map(Reply::extensions).unwrap_or_default();
     p
 }
 

@@ -97,6 +97,9 @@ pub struct TlsFacts {
     /// another reason hides a name mismatch from the verdict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_matches: Option<bool>,
+    /// The share of the leaf's validity period still ahead, in percent (0 once expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_left_percent: Option<u8>,
 }
 
 /// The trust check's result, as rustls' `WebPKI` verifier gave it.
@@ -318,6 +321,7 @@ pub(super) async fn handshake(
         chain: Vec::new(),
         verdict: None,
         name_matches: None,
+        lifetime_left_percent: None,
     };
     let config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -360,6 +364,7 @@ pub(super) async fn handshake(
             .filter_map(|c| CertFacts::parse(c))
             .collect();
         facts.verdict = seen.0.verdict.as_ref().map(verdict_of);
+        facts.lifetime_left_percent = facts.chain.first().map(|c| lifetime_left(c, now()));
         facts.name_matches = seen.0.chain.first().and_then(|leaf| {
             ParsedCertificate::try_from(leaf)
                 .ok()
@@ -382,6 +387,20 @@ pub(super) async fn handshake(
         }
     };
     (facts, stream)
+}
+
+fn now() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// The share of a certificate's validity period left at `now`, in percent.
+fn lifetime_left(c: &CertFacts, now: i64) -> u8 {
+    let life = (c.not_after - c.not_before).max(1);
+    let left = (c.not_after - now).clamp(0, life);
+    u8::try_from(left * 100 / life).unwrap_or(100)
 }
 
 fn handshake_error(e: &std::io::Error) -> StageError {
