@@ -285,14 +285,15 @@ pub static LISTS: &[ListSpec<'static>] = &[
     },
 ];
 
-/// A list given with `--blocklist ZONE`: any answer in 127/8 is a listing.
+/// A list given with `--blocklist ZONE`: any answer in 127/8 is a listing. Asked about IPv4
+/// addresses only, since nothing says it answers IPv6 queries (most lists do not).
 pub fn custom(zone: &str) -> ListSpec<'_> {
     ListSpec {
         name: "custom",
         zone,
         dqs: None,
         kind: ListKind::Ip,
-        ipv6: true,
+        ipv6: false,
         codes: &[],
         weight: Weight::Reputation,
         test_listed: V4_LISTED,

@@ -74,6 +74,8 @@ struct Counters {
     transactions: AtomicU64,
     /// Sessions that completed a TLS handshake.
     tls: AtomicU64,
+    /// The argument of every EHLO received.
+    ehlo: std::sync::Mutex<Vec<String>>,
 }
 
 /// A running listener; it stops when dropped.
@@ -130,6 +132,11 @@ impl SmtpListener {
     /// MAIL/RCPT commands received.
     pub fn transactions(&self) -> u64 {
         self.counters.transactions.load(Ordering::Relaxed)
+    }
+
+    /// The names clients gave in EHLO, in order.
+    pub fn ehlo_names(&self) -> Vec<String> {
+        self.counters.ehlo.lock().expect("lab counters").clone()
     }
 
     /// Completed TLS handshakes.
@@ -216,6 +223,12 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
             .to_ascii_uppercase();
         let reply = match verb.as_str() {
             "EHLO" => {
+                let arg = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                c.ehlo.lock().expect("lab counters").push(arg);
                 let mut lines = vec![format!("{} greets you", spec.name), "PIPELINING".into()];
                 lines.push("SIZE 10240000".into());
                 lines.push("8BITMIME".into());

@@ -194,6 +194,46 @@ async fn unusable_lists_are_never_read_as_listings() {
 }
 
 #[tokio::test]
+async fn lists_added_on_the_command_line_are_asked_too() {
+    let lab = Lab::builder()
+        .zone_dir(&fixture_dir())
+        .unwrap()
+        .zone("dnsbl.test", &domain_zone())
+        .zone(
+            "bl.lab.test",
+            &format!(
+                "{SOA}2.0.0.127 300 IN A 127.0.0.2\n{} 300 IN A 127.0.0.2\n",
+                rev("127.0.31.2")
+            ),
+        )
+        .start()
+        .await
+        .unwrap();
+    let r = audit(&lab, &["--no-blocklists", "--blocklist", "BL.lab.test."]).await;
+    let lists = r["facts"]["dnsbl"]["lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 1, "only the list asked for");
+    assert_eq!(lists[0]["zone"], "bl.lab.test");
+    assert_eq!(
+        messages(&r, "BL001"),
+        ["127.0.31.2 is listed on bl.lab.test (127.0.0.2, listed)"]
+    );
+    let resolver = lab.addr().to_string();
+    let run = mailcheck_with(
+        &[
+            "--resolver",
+            &resolver,
+            "--blocklist",
+            "not a zone",
+            "dnsbl.test",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--blocklist"), "{}", run.stderr);
+}
+
+#[tokio::test]
 async fn a_dqs_key_switches_to_the_dqs_zones_and_stays_private() {
     let lab = Lab::builder()
         .zone_dir(&fixture_dir())

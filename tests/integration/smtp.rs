@@ -233,6 +233,11 @@ async fn good_tls_on_two_hosts_one_connection_each() {
         assert_eq!(l.handshakes(), 1, "{name}");
         assert_eq!(l.early_talkers(), 0, "{name}: talked before the greeting");
         assert_eq!(l.transactions(), 0, "{name}: sent MAIL or RCPT");
+        assert_eq!(
+            l.ehlo_names(),
+            ["probe.lab.test", "probe.lab.test"],
+            "{name}: EHLO with --helo-name, before and over TLS"
+        );
     }
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
