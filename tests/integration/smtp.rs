@@ -1,33 +1,34 @@
 //! The SMTP/STARTTLS probe against real listeners with real TLS on loopback. Each test takes
-//! its own 127.0.N.0/24 block; every host of a test listens on the same port.
+//! its own 127.0.N.0/24 block; every host of a test listens on the same port. The scenarios
+//! shared with `certs` (certificate verdicts) and `faults` (misbehaving servers) live here.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use mailcheck::lab::pki::{DAY, ServerCert, TestCa, Validity};
-use mailcheck::lab::smtp::{Greeting, SmtpListener, SmtpSpec, StarttlsFault};
+use mailcheck::lab::pki::{DAY, TestCa, Validity};
+use mailcheck::lab::smtp::{Greeting, SmtpListener, SmtpSpec};
 use mailcheck::lab::{Lab, fixture_dir};
 use serde_json::Value;
 
 use crate::support::{Run, all_codes, audit_json_with, status};
 
 /// One simulated MX host: its label, last octet, and what listens there (`None`: nothing).
-struct Host {
+pub(crate) struct Host {
     label: &'static str,
     octet: u8,
     spec: Option<SmtpSpec>,
 }
 
-fn host(label: &'static str, octet: u8, spec: Option<SmtpSpec>) -> Host {
+pub(crate) fn host(label: &'static str, octet: u8, spec: Option<SmtpSpec>) -> Host {
     Host { label, octet, spec }
 }
 
-struct Scenario {
-    lab: Lab,
+pub(crate) struct Scenario {
+    pub(crate) lab: Lab,
     listeners: Vec<(String, SmtpListener)>,
-    port: u16,
-    ca_file: tempfile::NamedTempFile,
+    pub(crate) port: u16,
+    pub(crate) ca_file: tempfile::NamedTempFile,
     /// Holds the port on the block; nothing points at it.
     _anchor: tokio::net::TcpListener,
 }
@@ -35,7 +36,7 @@ struct Scenario {
 impl Scenario {
     /// Starts the DNS lab with `domain`'s zone (one MX per host, preferences 10, 20, …) and the
     /// listeners, all in 127.0.`block`.0/24.
-    async fn start(block: u8, domain: &str, hosts: Vec<Host>, ca_pem: &str) -> Self {
+    pub(crate) async fn start(block: u8, domain: &str, hosts: Vec<Host>, ca_pem: &str) -> Self {
         let ip = |octet| IpAddr::V4(Ipv4Addr::new(127, 0, block, octet));
         let anchor = tokio::net::TcpListener::bind((ip(250), 0)).await.unwrap();
         let port = anchor.local_addr().unwrap().port();
@@ -74,7 +75,7 @@ impl Scenario {
         }
     }
 
-    async fn audit(&self, domains: &[&str], extra: &[&str]) -> (Run, Value) {
+    pub(crate) async fn audit(&self, domains: &[&str], extra: &[&str]) -> (Run, Value) {
         let port = self.port.to_string();
         let ca = self.ca_file.path().to_str().unwrap().to_owned();
         let mut args = vec![
@@ -97,7 +98,7 @@ impl Scenario {
         out
     }
 
-    fn listener(&self, name: &str) -> &SmtpListener {
+    pub(crate) fn listener(&self, name: &str) -> &SmtpListener {
         &self
             .listeners
             .iter()
@@ -107,7 +108,7 @@ impl Scenario {
     }
 }
 
-fn findings<'a>(r: &'a Value, code: &str) -> Vec<&'a Value> {
+pub(crate) fn findings<'a>(r: &'a Value, code: &str) -> Vec<&'a Value> {
     r["findings"]
         .as_array()
         .unwrap()
@@ -116,11 +117,11 @@ fn findings<'a>(r: &'a Value, code: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn has(r: &Value, code: &str) -> bool {
+pub(crate) fn has(r: &Value, code: &str) -> bool {
     !findings(r, code).is_empty()
 }
 
-fn reason<'a>(r: &'a Value, code: &str) -> &'a str {
+pub(crate) fn reason<'a>(r: &'a Value, code: &str) -> &'a str {
     r["checks"]
         .as_array()
         .unwrap()
@@ -131,7 +132,7 @@ fn reason<'a>(r: &'a Value, code: &str) -> &'a str {
 }
 
 #[allow(clippy::unnecessary_wraps)] // it fills `SmtpSpec::tls`, where `None` means no STARTTLS
-fn tls(ca: &TestCa, names: &[&str]) -> Option<std::sync::Arc<rustls::ServerConfig>> {
+pub(crate) fn tls(ca: &TestCa, names: &[&str]) -> Option<std::sync::Arc<rustls::ServerConfig>> {
     Some(ca.leaf(names, Validity::Long, true).server_config())
 }
 
@@ -242,368 +243,6 @@ async fn good_tls_on_two_hosts_one_connection_each() {
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
 
-async fn one_host(block: u8, spec: SmtpSpec, ca: &TestCa) -> (Scenario, Value) {
-    let d = format!("smtp{block}.test");
-    let s = Scenario::start(block, &d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
-    let (_, doc) = s.audit(&[&d], &[]).await;
-    (s, doc["results"][0].clone())
-}
-
-#[tokio::test]
-async fn no_starttls() {
-    let ca = TestCa::root("Lab Root");
-    let (s, r) = one_host(11, SmtpSpec::new("mail.elsewhere.test", None), &ca).await;
-    assert!(has(&r, "TLS001"));
-    assert_eq!(findings(&r, "TLS001")[0]["severity"], "warning");
-    // "No STARTTLS" is not a certificate problem.
-    for code in ["TLS002", "TLS003", "TLS005", "TLS007", "TLS008"] {
-        assert_eq!(status(&r, code), "not-applicable", "{code}");
-    }
-    assert_eq!(s.listener("mx.").connections(), 1);
-    assert!(r["facts"]["smtp"]["probes"][0]["tls"].is_null());
-}
-
-#[tokio::test]
-async fn self_signed_certificate() {
-    let ca = TestCa::root("Lab Root");
-    let cert = ServerCert::self_signed(&["mx.smtp12.test"]);
-    let (_, r) = one_host(
-        12,
-        SmtpSpec::new("mx.smtp12.test", Some(cert.server_config())),
-        &ca,
-    )
-    .await;
-    assert!(has(&r, "TLS005"), "{:?}", all_codes(&r));
-    assert!(!has(&r, "TLS006") && !has(&r, "TLS007") && !has(&r, "TLS008"));
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["tls"]["verdict"]["result"],
-        "unknown-issuer"
-    );
-    // The handshake went on: the EHLO over TLS was read.
-    assert_eq!(r["facts"]["smtp"]["probes"][0]["ehlo_tls"]["code"], 250);
-}
-
-#[tokio::test]
-async fn expired_certificate() {
-    let ca = TestCa::root("Lab Root");
-    let cert = ca.leaf(
-        &["mx.smtp13.test"],
-        Validity::Around {
-            start: 90 * DAY,
-            end: -DAY,
-        },
-        true,
-    );
-    let (_, r) = one_host(
-        13,
-        SmtpSpec::new("mx.smtp13.test", Some(cert.server_config())),
-        &ca,
-    )
-    .await;
-    assert!(has(&r, "TLS003"), "{:?}", all_codes(&r));
-    assert!(
-        findings(&r, "TLS003")[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired on")
-    );
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["tls"]["verdict"]["result"],
-        "expired"
-    );
-    assert!(!has(&r, "TLS005") && !has(&r, "TLS008"));
-}
-
-#[tokio::test]
-async fn certificate_expiring_soon() {
-    let ca = TestCa::root("Lab Root");
-    let cert = ca.leaf(
-        &["mx.smtp14.test"],
-        Validity::Around {
-            start: 80 * DAY,
-            end: 2 * DAY,
-        },
-        true,
-    );
-    let (_, r) = one_host(
-        14,
-        SmtpSpec::new("mx.smtp14.test", Some(cert.server_config())),
-        &ca,
-    )
-    .await;
-    assert!(has(&r, "TLS004"), "{:?}", all_codes(&r));
-    assert!(!has(&r, "TLS003"));
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["tls"]["lifetime_left_percent"], 2,
-        "2 of 82 days"
-    );
-    // A short-lived certificate with the same two days left is fine: a third of 6 days.
-    let ca2 = TestCa::root("Lab Root 2");
-    let cert = ca2.leaf(
-        &["mx.smtp15.test"],
-        Validity::Around {
-            start: 4 * DAY,
-            end: 2 * DAY + 3600,
-        },
-        true,
-    );
-    let (_, r) = one_host(
-        15,
-        SmtpSpec::new("mx.smtp15.test", Some(cert.server_config())),
-        &ca2,
-    )
-    .await;
-    assert_eq!(status(&r, "TLS004"), "pass", "{:?}", all_codes(&r));
-}
-
-#[tokio::test]
-async fn wrong_name() {
-    let ca = TestCa::root("Lab Root");
-    let (_, r) = one_host(
-        16,
-        SmtpSpec::new("mx.smtp16.test", tls(&ca, &["other.example"])),
-        &ca,
-    )
-    .await;
-    assert!(has(&r, "TLS008"), "{:?}", all_codes(&r));
-    assert!(
-        findings(&r, "TLS008")[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("other.example")
-    );
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["tls"]["verdict"]["result"],
-        "name-mismatch"
-    );
-    assert!(!has(&r, "TLS005") && !has(&r, "TLS006"));
-}
-
-#[tokio::test]
-async fn missing_intermediate() {
-    let root = TestCa::root("Lab Root");
-    let ca = root.intermediate("Lab Intermediate");
-    let cert = ca.leaf(&["mx.smtp17.test"], Validity::Long, false);
-    let (_, r) = one_host(
-        17,
-        SmtpSpec::new("mx.smtp17.test", Some(cert.server_config())),
-        &root,
-    )
-    .await;
-    assert!(has(&r, "TLS007"), "{:?}", all_codes(&r));
-    assert!(
-        !has(&r, "TLS006") && !has(&r, "TLS005"),
-        "an incomplete chain is not an unknown root"
-    );
-}
-
-#[tokio::test]
-async fn unknown_root() {
-    let trusted = TestCa::root("Lab Root");
-    let other = TestCa::root("Someone Else's Root").intermediate("Their Intermediate");
-    let cert = other.leaf(&["mx.smtp18.test"], Validity::Long, true);
-    let (_, r) = one_host(
-        18,
-        SmtpSpec::new("mx.smtp18.test", Some(cert.server_config())),
-        &trusted,
-    )
-    .await;
-    assert!(has(&r, "TLS006"), "{:?}", all_codes(&r));
-    assert!(!has(&r, "TLS007") && !has(&r, "TLS005"));
-}
-
-#[tokio::test]
-async fn sha1_signature() {
-    let dir = fixture_dir().join("../pki");
-    let cert = ServerCert::from_pem(
-        &std::fs::read_to_string(dir.join("sha1.pem")).unwrap(),
-        &std::fs::read_to_string(dir.join("sha1.key")).unwrap(),
-    );
-    let ca = TestCa::root("Lab Root");
-    let (_, r) = one_host(
-        19,
-        SmtpSpec::new("mx.smtp19.test", Some(cert.server_config())),
-        &ca,
-    )
-    .await;
-    assert!(has(&r, "TLS009"), "{:?}", all_codes(&r));
-    assert!(
-        findings(&r, "TLS009")[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("sha1")
-    );
-}
-
-#[tokio::test]
-async fn delayed_greeting_is_waited_for() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp20.test", tls(&ca, &["mx.smtp20.test"]));
-    spec.greeting = Greeting::Delayed(Duration::from_millis(5_300));
-    let d = "smtp20.test";
-    let s = Scenario::start(20, d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
-    let (_, doc) = s.audit(&[d], &["--smtp-timeout", "8"]).await;
-    let r = &doc["results"][0];
-    assert!(has(r, "TLS011"), "slow, not broken: {:?}", all_codes(r));
-    assert_eq!(findings(r, "TLS011")[0]["severity"], "info");
-    assert_eq!(status(r, "TLS001"), "pass");
-    assert_eq!(
-        s.listener("mx.").early_talkers(),
-        0,
-        "nothing sent before the greeting"
-    );
-}
-
-#[tokio::test]
-async fn multi_line_greeting_waits_for_the_last_line() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp21.test", tls(&ca, &["mx.smtp21.test"]));
-    spec.greeting = Greeting::MultiLine(Duration::from_millis(400));
-    let (s, r) = one_host(21, spec, &ca).await;
-    let g = &r["facts"]["smtp"]["probes"][0]["greeting"];
-    assert_eq!(g["lines"].as_array().unwrap().len(), 3, "{g}");
-    assert_eq!(
-        s.listener("mx.").early_talkers(),
-        0,
-        "spoke before the final 220 line"
-    );
-    assert_eq!(status(&r, "TLS001"), "pass");
-}
-
-#[tokio::test]
-async fn never_greets_is_unknown_never_exit_3() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp22.test", None);
-    spec.greeting = Greeting::Never;
-    let d = "smtp22.test";
-    let s = Scenario::start(22, d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
-    let start = Instant::now();
-    let (run, doc) = s.audit(&[d], &["--smtp-timeout", "1"]).await;
-    assert!(start.elapsed() < Duration::from_secs(8));
-    let r = &doc["results"][0];
-    assert_ne!(
-        run.code, 3,
-        "an SMTP server that does not answer is not a DNS failure"
-    );
-    assert_eq!(status(r, "TLS001"), "unknown");
-    let check = r["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "TLS001")
-        .unwrap();
-    assert_eq!(check["cause"], "network");
-    assert!(
-        reason(r, "TLS001").contains("no greeting"),
-        "{}",
-        reason(r, "TLS001")
-    );
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["error"]["stage"],
-        "greeting"
-    );
-}
-
-#[tokio::test]
-async fn greeting_554() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp23.test", tls(&ca, &["mx.smtp23.test"]));
-    spec.greeting = Greeting::Code(554);
-    let (_, r) = one_host(23, spec, &ca).await;
-    assert!(has(&r, "TLS010"), "{:?}", all_codes(&r));
-    assert!(
-        findings(&r, "TLS010")[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("refuses this client")
-    );
-    assert_eq!(status(&r, "TLS001"), "unknown");
-    assert!(reason(&r, "TLS001").contains("554"));
-    assert!(!has(&r, "TLS001"));
-}
-
-#[tokio::test]
-async fn connection_refused_everywhere() {
-    let ca = TestCa::root("Lab Root");
-    let d = "smtp24.test";
-    let s = Scenario::start(
-        24,
-        d,
-        vec![host("mx1", 1, None), host("mx2", 2, None)],
-        ca.pem(),
-    )
-    .await;
-    let (run, doc) = s.audit(&[d], &[]).await;
-    let r = &doc["results"][0];
-    assert!(has(r, "TLS012"), "{:?}", all_codes(r));
-    assert_eq!(findings(r, "TLS012")[0]["severity"], "error");
-    assert_eq!(run.code, 1);
-    assert_eq!(r["facts"]["smtp"]["probes"][0]["error"]["kind"], "refused");
-}
-
-#[tokio::test]
-async fn closes_during_starttls() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp25.test", tls(&ca, &["mx.smtp25.test"]));
-    spec.fault = Some(StarttlsFault::Close);
-    let (_, r) = one_host(25, spec, &ca).await;
-    assert!(has(&r, "TLS002"), "{:?}", all_codes(&r));
-    assert_eq!(status(&r, "TLS001"), "pass", "STARTTLS was offered");
-}
-
-#[tokio::test]
-async fn bytes_injected_after_starttls() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp26.test", tls(&ca, &["mx.smtp26.test"]));
-    spec.fault = Some(StarttlsFault::Inject);
-    let (s, r) = one_host(26, spec, &ca).await;
-    assert!(has(&r, "TLS013"), "{:?}", all_codes(&r));
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["error"]["kind"],
-        "injection"
-    );
-    assert!(
-        r["facts"]["smtp"]["probes"][0]["tls"].is_null(),
-        "no handshake after injection"
-    );
-    assert_eq!(s.listener("mx.").handshakes(), 0);
-}
-
-#[tokio::test]
-async fn different_certificates_on_one_host() {
-    let ca = TestCa::root("Lab Root");
-    let d = "smtp27.test";
-    let s = Scenario::start(
-        27,
-        d,
-        vec![
-            host(
-                "mx",
-                1,
-                Some(SmtpSpec::new(
-                    "mx.smtp27.test",
-                    tls(&ca, &["mx.smtp27.test"]),
-                )),
-            ),
-            host(
-                "mx",
-                2,
-                Some(SmtpSpec::new(
-                    "mx.smtp27.test",
-                    tls(&ca, &["mx.smtp27.test"]),
-                )),
-            ),
-        ],
-        ca.pem(),
-    )
-    .await;
-    let (_, doc) = s.audit(&[d], &[]).await;
-    let r = &doc["results"][0];
-    assert!(has(r, "TLS015"), "{:?}", all_codes(r));
-    assert_eq!(findings(r, "TLS015")[0]["severity"], "info");
-    assert_eq!(r["facts"]["smtp"]["probes"].as_array().unwrap().len(), 2);
-}
-
 #[tokio::test]
 async fn metadata_addresses_are_never_contacted() {
     let lab = Lab::builder()
@@ -651,26 +290,6 @@ async fn metadata_addresses_are_never_contacted() {
         "even under --allow-private"
     );
     assert_eq!(status(r, "TLS001"), "unknown");
-}
-
-#[tokio::test]
-async fn legacy_tls_only_is_not_no_tls() {
-    let ca = TestCa::root("Lab Root");
-    let mut spec = SmtpSpec::new("mx.smtp28.test", tls(&ca, &["mx.smtp28.test"]));
-    spec.fault = Some(StarttlsFault::LegacyTlsOnly);
-    let (_, r) = one_host(28, spec, &ca).await;
-    assert_eq!(status(&r, "TLS001"), "pass", "STARTTLS is offered");
-    let m = &findings(&r, "TLS002")[0]["message"];
-    assert!(
-        m.as_str()
-            .unwrap()
-            .contains("no TLS 1.2+ handshake possible"),
-        "{m}"
-    );
-    assert_eq!(
-        r["facts"]["smtp"]["probes"][0]["error"]["kind"],
-        "tls-incompatible"
-    );
 }
 
 #[tokio::test]
@@ -848,4 +467,12 @@ async fn table_report_of_probed_hosts_fits_80_columns() {
         "the banner is shown escaped: {}",
         run.stdout
     );
+}
+
+/// A one-host scenario in 127.0.`block`.0/24, audited; the listener and the domain's result.
+pub(crate) async fn one_host(block: u8, spec: SmtpSpec, ca: &TestCa) -> (Scenario, Value) {
+    let d = format!("smtp{block}.test");
+    let s = Scenario::start(block, &d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
+    let (_, doc) = s.audit(&[&d], &[]).await;
+    (s, doc["results"][0].clone())
 }

@@ -10,6 +10,7 @@
 //! certificate chain and the verdict of the trust check, all from one handshake. Every read is
 //! bounded in time and size (see [`session`]).
 
+mod cert;
 mod session;
 mod tls;
 
@@ -22,7 +23,8 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-pub use tls::{CertFacts, CertVerdict, TlsFacts, TrustSource, load_roots};
+pub use cert::CertFacts;
+pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots};
 
 use crate::net::{AddressClass, Policy};
 
