@@ -1,13 +1,16 @@
 //! The pipeline: gather facts (I/O), evaluate rules (pure), assemble the report.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::checks::dnsbl::{self, DnsblSettings};
+use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
-use crate::checks::{dmarc, mx};
+use crate::checks::{dmarc, mx, ptr};
 use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
@@ -19,14 +22,34 @@ use crate::score;
 /// Domains audited at once (bulk runs get their own knob later).
 const CONCURRENT_DOMAINS: usize = 8;
 
-/// Gathers every fact about one domain. Independent lookups run concurrently.
-pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
-    let (canary, (mx, helo), (txt, (tree, exp)), type99, dmarc) = tokio::join!(
+/// What gathering may use besides DNS: the SMTP prober (with its per-run connection cache) and
+/// the blocklists to ask. Shared by every domain of a run.
+pub struct Services {
+    pub smtp: Prober,
+    pub dnsbl: DnsblSettings,
+}
+
+/// Gathers every fact about one domain. Independent lookups and probes run concurrently: the
+/// mail-host work starts as soon as the MX answer is in, alongside the SPF and DMARC walks.
+pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
+    let (canary, (mx, helo, ptr, smtp, dnsbl), (txt, (tree, exp)), type99, dmarc, ()) = tokio::join!(
         dns.ns(CANARY_NAME),
         async {
             let mx = mx::gather(dns, domain).await;
-            let helo = spf::helo(dns, &mx).await;
-            (mx, helo)
+            let targets = mx.targets();
+            let mut ips: Vec<IpAddr> = Vec::new();
+            for (_, ip) in &targets {
+                if !ips.contains(ip) {
+                    ips.push(*ip);
+                }
+            }
+            let (helo, ptr, smtp, dnsbl) = tokio::join!(
+                spf::helo(dns, &mx),
+                ptr::gather(dns, &ips),
+                services.smtp.gather(&targets, deadline),
+                dnsbl::gather(dns, &services.dnsbl, domain, &ips),
+            );
+            (mx, helo, ptr, smtp, dnsbl)
         },
         async {
             let txt = dns.txt(domain.as_str()).await;
@@ -35,6 +58,7 @@ pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
         },
         spf::type99(dns, domain),
         dmarc::gather(dns, domain),
+        dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
         domain: domain.clone(),
@@ -48,14 +72,23 @@ pub async fn gather(dns: &Dns, domain: &Domain) -> Facts {
             helo,
         },
         dmarc,
+        ptr,
+        smtp,
+        dnsbl,
     }
 }
 
 /// Audits one domain: facts, rules, score.
-pub async fn audit(dns: &Dns, input: &str, domain: &Domain, deadline: Duration) -> DomainReport {
+pub async fn audit(
+    dns: &Dns,
+    services: &Services,
+    input: &str,
+    domain: &Domain,
+    deadline: Duration,
+) -> DomainReport {
     let start = Instant::now();
     let dns = dns.scoped_until(start + deadline);
-    let facts = gather(&dns, domain).await;
+    let facts = gather(&dns, services, domain, start + deadline).await;
     let eval = rules::evaluate(&facts);
     DomainReport {
         schema_version: SCHEMA_VERSION,
@@ -77,9 +110,13 @@ pub async fn audit(dns: &Dns, input: &str, domain: &Domain, deadline: Duration) 
 /// Audits every domain of the configuration into one document.
 pub async fn run(config: &Config) -> Result<Document, SetupError> {
     let dns = Dns::new(&config.resolver)?;
+    let services = Services {
+        smtp: Prober::new(config.smtp.clone()),
+        dnsbl: config.dnsbl.clone(),
+    };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let results = stream::iter(&config.domains)
-        .map(|(input, domain)| audit(&dns, input, domain, config.deadline))
+        .map(|(input, domain)| audit(&dns, &services, input, domain, config.deadline))
         .buffered(CONCURRENT_DOMAINS)
         .collect()
         .await;

@@ -73,6 +73,7 @@ pub enum LabCommand {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one per on/off flag, as clap declares them
 pub struct AuditOptions {
     /// DNS resolver to ask instead of the system's (repeatable; port 53 unless given).
     #[arg(
@@ -110,6 +111,57 @@ pub struct AuditOptions {
     /// The least severe finding that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
     pub fail_on: FailOn,
+
+    /// TCP port of the SMTP probe (labs and tests use another).
+    #[arg(long, value_name = "PORT", default_value_t = 25, global = true)]
+    pub smtp_port: u16,
+
+    /// Seconds for each SMTP stage: connect, greeting and every command [default: connect 10,
+    /// greeting 30, each command 30].
+    #[arg(long, value_name = "SECS", global = true)]
+    pub smtp_timeout: Option<String>,
+
+    /// Our name in EHLO (a name you own; not the HELO identity SPF checks of anyone).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "mailcheck.invalid",
+        global = true
+    )]
+    pub helo_name: String,
+
+    /// Do not connect to the MX hosts: the SMTP and TLS checks are `not-run`.
+    #[arg(long, global = true)]
+    pub no_smtp: bool,
+
+    /// Allow connections to loopback and private addresses (labs, internal audits); MX
+    /// addresses there are then noted as info instead of warned about.
+    #[arg(long, global = true)]
+    pub allow_private: bool,
+
+    /// PEM file of extra trust anchors for MX certificates (repeatable).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub ca_file: Vec<std::path::PathBuf>,
+
+    /// Trust anchors: Mozilla's bundled roots, or the operating system's store.
+    #[arg(long, value_enum, default_value_t = Trust::Webpki, global = true)]
+    pub trust: Trust,
+
+    /// Also ask this DNS blocklist zone about the MX addresses (repeatable).
+    #[arg(long, value_name = "ZONE", global = true)]
+    pub blocklist: Vec<String>,
+
+    /// Do not ask the default DNS blocklists.
+    #[arg(long, global = true)]
+    pub no_blocklists: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Trust {
+    /// Mozilla's root program (webpki-roots): the same answer on every machine.
+    Webpki,
+    /// The operating system's store (honours `SSL_CERT_FILE` and `SSL_CERT_DIR`).
+    System,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

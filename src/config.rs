@@ -4,9 +4,18 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, FailOn, Format};
+use std::sync::Arc;
+
+use crate::checks::dnsbl::DnsblSettings;
+use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
+use crate::cli::{Cli, Command, FailOn, Format, Trust};
 use crate::dns::ResolverSettings;
 use crate::domain::{Domain, DomainError};
+use crate::net::Policy;
+
+/// The environment variable holding a Spamhaus DQS key (kept off the command line, where `ps`
+/// would show it).
+pub const DQS_KEY_ENV: &str = "MAILCHECK_SPAMHAUS_DQS_KEY";
 
 /// What the user asked for, checked.
 #[derive(Debug, Clone)]
@@ -20,6 +29,8 @@ pub struct Config {
     pub width: usize,
     pub quiet: bool,
     pub fail_on: FailOn,
+    pub smtp: SmtpSettings,
+    pub dnsbl: DnsblSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
     pub spf: Option<SpfQuery>,
 }
@@ -53,6 +64,12 @@ pub enum UsageError {
     Tries,
     #[error("--sender {0:?}: expected local@domain")]
     Sender(String),
+    #[error("--{0} {1:?}: {2}")]
+    Name(&'static str, String, DomainError),
+    #[error("{0}")]
+    Trust(String),
+    #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
+    DqsKey,
 }
 
 impl Config {
@@ -61,41 +78,11 @@ impl Config {
         let (inputs, forced) = match &cli.command {
             Some(Command::Check { domains }) => (domains, true),
             #[cfg(feature = "lab")]
-            Some(Command::Lab { .. } | Command::Spf { .. }) | None => (&cli.domains, false),
+            Some(Command::Lab { .. }) => (&cli.domains, false),
+            Some(Command::Spf { .. }) | None => (&cli.domains, false),
         };
-        let spf = match &cli.command {
-            Some(Command::Spf {
-                domain,
-                ip,
-                sender,
-                helo,
-            }) => {
-                let domain = Domain::parse(domain)?;
-                let sender = match sender {
-                    Some(s) if s.contains('@') => s.clone(),
-                    Some(s) => return Err(UsageError::Sender(s.clone())),
-                    None => format!("postmaster@{domain}"),
-                };
-                let helo = helo.clone().unwrap_or_else(|| domain.to_string());
-                Some(SpfQuery {
-                    domain,
-                    ip: *ip,
-                    sender,
-                    helo,
-                })
-            }
-            _ => None,
-        };
-        let mut domains: Vec<(String, Domain)> = Vec::new();
-        for input in inputs {
-            let domain = Domain::parse(input)?;
-            if !forced && !domain.is_multi_label() {
-                return Err(UsageError::BareWord(input.clone()));
-            }
-            if !domains.iter().any(|(_, d)| *d == domain) {
-                domains.push((input.clone(), domain));
-            }
-        }
+        let spf = spf_query(cli)?;
+        let domains = domains(inputs, forced)?;
         let servers = if o.resolver.is_empty() {
             None
         } else {
@@ -116,7 +103,56 @@ impl Config {
             .or_else(|| comfy_table::Table::new().width().map(usize::from))
             .unwrap_or(80)
             .clamp(40, 400);
+        let smtp_timeout = o
+            .smtp_timeout
+            .as_deref()
+            .map(|t| seconds("smtp-timeout", t))
+            .transpose()?;
+        let helo = Domain::parse(&o.helo_name)
+            .map_err(|e| UsageError::Name("helo-name", o.helo_name.clone(), e))?;
+        let trust = match o.trust {
+            Trust::Webpki => TrustSource::Webpki,
+            Trust::System => TrustSource::System,
+        };
+        let ca_files: Vec<&std::path::Path> =
+            o.ca_file.iter().map(std::path::PathBuf::as_path).collect();
+        // Local files only: no network I/O happens before validation is done.
+        let roots = if o.no_smtp {
+            rustls::RootCertStore::empty()
+        } else {
+            load_roots(trust, &ca_files).map_err(|e| UsageError::Trust(e.to_string()))?
+        };
+        let mut custom = Vec::new();
+        for zone in &o.blocklist {
+            let d =
+                Domain::parse(zone).map_err(|e| UsageError::Name("blocklist", zone.clone(), e))?;
+            custom.push(d.to_string());
+        }
+        let dqs_key = match std::env::var(DQS_KEY_ENV) {
+            Ok(k) if k.is_empty() => None,
+            Ok(k) if k.len() <= 63 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(k),
+            Ok(_) => return Err(UsageError::DqsKey),
+            Err(_) => None,
+        };
         Ok(Self {
+            smtp: SmtpSettings {
+                enabled: !o.no_smtp,
+                port: o.smtp_port,
+                connect_timeout: smtp_timeout.unwrap_or(Duration::from_secs(10)),
+                greeting_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
+                command_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
+                helo_name: helo.to_string(),
+                policy: Policy {
+                    allow_private: o.allow_private,
+                },
+                roots: Arc::new(roots),
+                trust,
+            },
+            dnsbl: DnsblSettings {
+                defaults: !o.no_blocklists,
+                custom,
+                dqs_key,
+            },
             domains,
             resolver: ResolverSettings {
                 servers,
@@ -132,6 +168,47 @@ impl Config {
             spf,
         })
     }
+}
+
+/// The domains to audit, validated, each once; a bare word is a subcommand unless `forced`.
+fn domains(inputs: &[String], forced: bool) -> Result<Vec<(String, Domain)>, UsageError> {
+    let mut domains: Vec<(String, Domain)> = Vec::new();
+    for input in inputs {
+        let domain = Domain::parse(input)?;
+        if !forced && !domain.is_multi_label() {
+            return Err(UsageError::BareWord(input.clone()));
+        }
+        if !domains.iter().any(|(_, d)| *d == domain) {
+            domains.push((input.clone(), domain));
+        }
+    }
+    Ok(domains)
+}
+
+/// `mailcheck spf`'s query, when that is the command.
+fn spf_query(cli: &Cli) -> Result<Option<SpfQuery>, UsageError> {
+    let Some(Command::Spf {
+        domain,
+        ip,
+        sender,
+        helo,
+    }) = &cli.command
+    else {
+        return Ok(None);
+    };
+    let domain = Domain::parse(domain)?;
+    let sender = match sender {
+        Some(s) if s.contains('@') => s.clone(),
+        Some(s) => return Err(UsageError::Sender(s.clone())),
+        None => format!("postmaster@{domain}"),
+    };
+    let helo = helo.clone().unwrap_or_else(|| domain.to_string());
+    Ok(Some(SpfQuery {
+        domain,
+        ip: *ip,
+        sender,
+        helo,
+    }))
 }
 
 fn seconds(flag: &'static str, text: &str) -> Result<Duration, UsageError> {

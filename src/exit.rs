@@ -3,13 +3,15 @@
 use crate::cli::FailOn;
 use crate::finding::{Severity, Status};
 use crate::report::DomainReport;
+use crate::rules::UnknownCause;
 
 /// Why mailcheck exits as it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Nothing at or above `--fail-on`.
     Clean = 0,
-    /// A DNS lookup a check needs failed, or the resolver is unreachable.
+    /// A DNS lookup a check needs failed, or the resolver is unreachable (not: an SMTP server
+    /// or blocklist that cannot be reached from here).
     Unknown = 3,
     /// A finding at or above `--fail-on`.
     Findings = 1,
@@ -56,7 +58,12 @@ impl ExitStatus {
             let fails = threshold.is_some_and(|t| r.findings.iter().any(|f| f.severity >= t));
             if fails {
                 status = status.max(Self::Findings);
-            } else if r.checks.iter().any(|c| c.status == Status::Unknown) {
+            } else if r
+                .checks
+                .iter()
+                .any(|c| c.status == Status::Unknown && c.cause != Some(UnknownCause::Network))
+            {
+                // An SMTP server or blocklist unreachable from here is `unknown`, never 3.
                 status = status.max(Self::Unknown);
             }
         }

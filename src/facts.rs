@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::dmarc::DmarcFacts;
+use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
+use crate::checks::ptr::PtrFacts;
+use crate::checks::smtp::SmtpFacts;
 use crate::checks::spf::SpfFacts;
 use crate::dns::{Lookup, Txt};
 use crate::domain::Domain;
@@ -20,6 +23,12 @@ pub struct Facts {
     pub txt: Lookup<Vec<Txt>>,
     pub spf: SpfFacts,
     pub dmarc: DmarcFacts,
+    /// Reverse DNS of every distinct MX address.
+    pub ptr: Vec<PtrFacts>,
+    /// The SMTP/STARTTLS probe of every (MX host, address).
+    pub smtp: SmtpFacts,
+    /// DNS blocklist answers for every MX address and for the domain.
+    pub dnsbl: DnsblFacts,
 }
 
 /// The name the canary asks about: the root zone's NS set, which every resolver can answer.

@@ -19,6 +19,7 @@ pub mod facts;
 pub mod finding;
 #[cfg(feature = "lab")]
 pub mod lab;
+pub mod net;
 pub mod report;
 pub mod rules;
 pub mod score;

@@ -131,6 +131,7 @@ mod tests {
             category: rule.category,
             status,
             reason: None,
+            cause: None,
         }
     }
 

@@ -2,5 +2,8 @@
 //! pure parsers for its records; none of them judges what it found (that is `rules/`).
 
 pub mod dmarc;
+pub mod dnsbl;
 pub mod mx;
+pub mod ptr;
+pub mod smtp;
 pub mod spf;

@@ -1,6 +1,6 @@
 //! Mail routing facts: the MX set (RFC 5321 §5.1, RFC 7505) and the addresses of each host.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,27 @@ pub struct HostAddresses {
 }
 
 impl MxFacts {
+    /// Every (host, address) senders may deliver to: the MX hosts' A then AAAA records, in
+    /// preference order, or the implicit MX's.
+    pub fn targets(&self) -> Vec<(String, IpAddr)> {
+        let mut out = Vec::new();
+        for h in self.hosts.iter().chain(self.implicit.as_ref()) {
+            let v4 = h.a.records().into_iter().flatten().map(|a| IpAddr::V4(*a));
+            let v6 = h
+                .aaaa
+                .records()
+                .into_iter()
+                .flatten()
+                .map(|a| IpAddr::V6(*a));
+            for ip in v4.chain(v6) {
+                if !out.contains(&(h.name.clone(), ip)) {
+                    out.push((h.name.clone(), ip));
+                }
+            }
+        }
+        out
+    }
+
     /// The MX records, empty unless the lookup found some.
     pub fn records(&self) -> &[Mx] {
         self.lookup.records().map_or(&[], Vec::as_slice)

@@ -96,7 +96,7 @@ impl<T> Lookup<T> {
         matches!(self, Self::NxDomain | Self::NoData)
     }
 
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Lookup<U> {
         match self {
             Self::Found { records, cnames } => Lookup::Found {
                 records: f(records),
@@ -334,7 +334,7 @@ impl Dns {
         .await
     }
 
-    /// The PTR names of an address (its `in-addr.arpa` / `ip6.arpa` name).
+    /// The PTR names of an address, asked at its reverse name (RFC 1035 §3.5, RFC 3596 §2.5).
     pub async fn ptr(&self, ip: IpAddr) -> Lookup<Vec<String>> {
         self.typed(&reverse_name(ip), RecordType::Ptr, |d| match d {
             Data::Name(n) => Some(n),
@@ -370,25 +370,30 @@ impl Dns {
     }
 }
 
-/// The reverse-lookup name of an address (RFC 1035 §3.5, RFC 3596 §2.5).
-pub fn reverse_name(ip: IpAddr) -> String {
+/// The labels of an address in reverse order: `192.0.2.1` → `1.2.0.192`, IPv6 as 32 nibbles.
+/// The prefix of the reverse name, and of DNS blocklist queries (RFC 5782 §2.1, §2.4).
+pub fn reversed(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+            let o = v4.octets();
+            format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0])
         }
         IpAddr::V6(v6) => {
-            let mut name = String::with_capacity(73);
-            for byte in v6.octets().iter().rev() {
-                name.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
-                name.push('.');
-                name.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-                name.push('.');
-            }
-            name.push_str("ip6.arpa");
-            name
+            let hex = format!("{:032x}", u128::from(v6));
+            let nibbles: Vec<String> = hex.chars().rev().map(String::from).collect();
+            nibbles.join(".")
         }
     }
+}
+
+/// The name a PTR lookup asks: under `in-addr.arpa` or `ip6.arpa`.
+pub fn reverse_name(ip: IpAddr) -> String {
+    let zone = if ip.is_ipv4() {
+        "in-addr.arpa"
+    } else {
+        "ip6.arpa"
+    };
+    format!("{}.{zone}", reversed(ip))
 }
 
 /// Cache key form: lower case, no trailing dot (the root stays `.`).

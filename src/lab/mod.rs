@@ -9,6 +9,8 @@
 //! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
 
 mod handler;
+pub mod pki;
+pub mod smtp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

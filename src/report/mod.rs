@@ -21,6 +21,21 @@
 //! lookup as `{"status": "found" | "nxdomain" | "nodata" | "failed", ...}`) and `stats`
 //! (`dns_queries` sent for this domain, `elapsed_ms`).
 //!
+//! Checks that are `unknown` also carry a `cause`: `dns` (a lookup failed: exit code 3) or
+//! `network` (an SMTP server or a blocklist could not be used from here: never exit code 3).
+//!
+//! The mail-host facts: `facts.ptr` (per non-loopback MX address: `ip`, the reverse `name`, the
+//! PTR `lookup`, and the `forward` lookup of each PTR name), `facts.smtp` (`enabled`, `port`,
+//! `policy`, `trust`, and `probes`: per (MX host, address) `host`, `ip`, `started`, `skipped`
+//! (the address class, when the address policy forbade the connection), `connect_ms`,
+//! `greeting`, `greeting_ms`, `ehlo`, `starttls` (replies as `{code, lines}`), `tls` (`version`,
+//! `cipher`, `chain` of `{subject, issuer, sans, not_before, not_after, key_type, key_bits,
+//! signature_algorithm, is_ca, serial}`, `verdict` `{result: trusted | unknown-issuer | expired |
+//! not-yet-valid | name-mismatch | other}`, `name_matches`, `lifetime_left_percent`),
+//! `ehlo_tls`, `extensions` (the EHLO keywords that count) and `error` (`{stage, kind,
+//! detail}`)) and `facts.dnsbl` (`enabled`, `lists` with `name`, public `zone`, `dqs`, `kind`,
+//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`).
+//!
 //! `schema_version` changes only when a field is removed or changes meaning; new fields may
 //! appear in any release.
 
@@ -44,6 +59,15 @@ use crate::rules::{CheckResult, RootCause};
 use crate::score::Score;
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A Unix time as its UTC date, `YYYY-MM-DD`.
+pub fn day(ts: i64) -> String {
+    let secs = u64::try_from(ts).unwrap_or(0);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let mut s = humantime::format_rfc3339_seconds(t).to_string();
+    s.truncate(10);
+    s
+}
 
 /// One run's report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,13 +5,17 @@
 //! engine turns outcomes into per-rule [`CheckResult`]s and [`Finding`]s, sorted the same way
 //! on every run.
 
+mod bl;
 mod dmarc;
 mod dns;
 mod mx;
+mod ptr;
 mod spf;
+mod tls;
 
 use serde::{Deserialize, Serialize};
 
+pub use bl::unusable as bl_unusable;
 pub use dns::RootCause;
 
 use crate::dns::{DnsFailure, Lookup};
@@ -44,7 +48,13 @@ pub enum Outcome {
     Fail(Vec<Violation>),
     /// A lookup the rule needs failed; the reason names it.
     Unknown(String),
+    /// The facts could not be obtained over the network (an SMTP server unreachable from
+    /// here, a blocklist that refuses this resolver): `unknown`, but not a DNS failure, so it
+    /// never makes the exit code 3.
+    Unreachable(String),
     NotApplicable,
+    /// Switched off by the user; the reason names the option.
+    NotRun(String),
 }
 
 /// One instance of a rule's problem.
@@ -56,7 +66,35 @@ pub struct Violation {
     pub fix: Option<String>,
 }
 
+impl Violation {
+    fn at(subject: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            subject: Some(subject.into()),
+            fix: None,
+        }
+    }
+}
+
 impl Outcome {
+    /// Pass when nothing was found, otherwise a failure with every violation.
+    fn of(violations: Vec<Violation>) -> Self {
+        if violations.is_empty() {
+            Self::Pass
+        } else {
+            Self::Fail(violations)
+        }
+    }
+
+    /// Like [`Outcome::of`] when something could be judged, otherwise not applicable.
+    fn of_judged(judged: bool, violations: Vec<Violation>) -> Self {
+        if judged || !violations.is_empty() {
+            Self::of(violations)
+        } else {
+            Self::NotApplicable
+        }
+    }
+
     fn fail(message: impl Into<String>) -> Self {
         Self::Fail(vec![Violation {
             message: message.into(),
@@ -81,6 +119,10 @@ impl Outcome {
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
+    &bl::IP_LISTED,
+    &bl::IP_LISTED_POLICY,
+    &bl::DOMAIN_LISTED,
+    &bl::BLOCKLIST_UNUSABLE,
     &dmarc::DMARC_MISSING,
     &dmarc::DMARC_POLICY_NONE,
     &dmarc::DMARC_MULTIPLE,
@@ -107,6 +149,18 @@ pub static RULES: &[&Rule] = &[
     &mx::NULL_MX,
     &mx::NULL_MX_MIXED,
     &mx::MX_HOST_UNRESOLVABLE,
+    &mx::MX_TARGET_CNAME,
+    &mx::MX_TARGET_IP_LITERAL,
+    &mx::MX_NO_IPV6,
+    &mx::MX_IPV6_ONLY,
+    &mx::MX_DUPLICATE,
+    &mx::MX_EQUAL_PREFERENCE,
+    &mx::MX_ADDRESS_NOT_ROUTABLE,
+    &mx::MX_ADDRESS_PRIVATE,
+    &ptr::PTR_MISSING,
+    &ptr::PTR_NOT_CONFIRMED,
+    &ptr::PTR_GENERIC,
+    &ptr::PTR_SMTP_NAME,
     &spf::SPF_MISSING,
     &spf::SPF_MULTIPLE,
     &spf::tree::SPF_SYNTAX,
@@ -127,6 +181,21 @@ pub static RULES: &[&Rule] = &[
     &spf::record::SPF_TYPE99,
     &spf::tree::SPF_DUPLICATE_INCLUDE,
     &spf::record::SPF_HELO_MISSING,
+    &tls::STARTTLS_MISSING,
+    &tls::HANDSHAKE_FAILED,
+    &tls::CERT_EXPIRED,
+    &tls::CERT_EXPIRING,
+    &tls::CERT_SELF_SIGNED,
+    &tls::CERT_UNTRUSTED,
+    &tls::CHAIN_INCOMPLETE,
+    &tls::CERT_NAME_MISMATCH,
+    &tls::CERT_WEAK,
+    &tls::GREETING_REFUSED,
+    &tls::SMTP_SLOW,
+    &tls::SMTP_REFUSED_EVERYWHERE,
+    &tls::STARTTLS_INJECTION,
+    &tls::PROBE_SKIPPED,
+    &tls::CERT_DIFFERS,
 ];
 
 /// Looks a rule up by code.
@@ -145,9 +214,21 @@ pub struct CheckResult {
     pub name: String,
     pub category: Category,
     pub status: Status,
-    /// Why the status is `unknown` or `not-applicable`.
+    /// Why the status is `unknown`, `not-applicable` or `not-run`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `unknown`: whether a DNS lookup failed (`dns`, exit code 3) or a server could not
+    /// be reached from here (`network`, never exit code 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<UnknownCause>,
+}
+
+/// What kept a check from being decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownCause {
+    Dns,
+    Network,
 }
 
 /// All rules applied to one domain.
@@ -176,6 +257,7 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
             }
             _ => (rule.check)(facts),
         };
+        let mut cause = None;
         let (status, reason) = match outcome {
             Outcome::Pass => (Status::Pass, None),
             Outcome::NotApplicable => (
@@ -183,7 +265,15 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
                 root.as_ref()
                     .map(|_| "the domain does not exist".to_owned()),
             ),
-            Outcome::Unknown(why) => (Status::Unknown, Some(why)),
+            Outcome::NotRun(why) => (Status::NotRun, Some(why)),
+            Outcome::Unknown(why) => {
+                cause = Some(UnknownCause::Dns);
+                (Status::Unknown, Some(why))
+            }
+            Outcome::Unreachable(why) => {
+                cause = Some(UnknownCause::Network);
+                (Status::Unknown, Some(why))
+            }
             Outcome::Fail(violations) => {
                 for v in violations {
                     eval.findings.push(Finding {
@@ -208,6 +298,7 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
             category: rule.category,
             status,
             reason,
+            cause,
         });
     }
     // Most severe first, then by code and subject: the same facts give the same order.

@@ -1,10 +1,19 @@
 //! Mail routing rules: can a sender find where to deliver?
+//!
+//! This file: the MX set itself. [`hosts`]: the MX hosts' names and addresses.
+
+mod hosts;
 
 use super::{Outcome, Rule, Violation};
 use crate::checks::mx::{HostAddresses, is_null};
 use crate::dns::Lookup;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
+
+pub use hosts::{
+    MX_ADDRESS_NOT_ROUTABLE, MX_ADDRESS_PRIVATE, MX_DUPLICATE, MX_EQUAL_PREFERENCE, MX_IPV6_ONLY,
+    MX_NO_IPV6, MX_TARGET_CNAME, MX_TARGET_IP_LITERAL,
+};
 
 pub static NO_MAIL_ROUTE: Rule = Rule {
     code: "MX001",

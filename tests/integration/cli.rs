@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{lab, mailcheck};
+use crate::support::{DNS_ONLY, lab, mailcheck};
 
 #[tokio::test]
 async fn invalid_input_is_a_clear_error_before_any_query() {
@@ -155,7 +155,9 @@ async fn a_closed_resolver_port_ends_with_exit_3() {
 async fn quiet_prints_nothing_but_keeps_the_exit_code() {
     let lab = lab().await;
     let resolver = lab.addr().to_string();
-    let run = mailcheck(&["-q", "--resolver", &resolver, "twospf.test"]).await;
+    let mut args = vec!["-q", "--resolver", &resolver, "twospf.test"];
+    args.extend_from_slice(DNS_ONLY);
+    let run = mailcheck(&args).await;
     assert_eq!(run.code, 1);
     assert!(run.stdout.is_empty() && run.stderr.is_empty());
 }
@@ -164,7 +166,9 @@ async fn quiet_prints_nothing_but_keeps_the_exit_code() {
 async fn idn_input_is_audited_as_its_a_label() {
     let lab = lab().await;
     let resolver = lab.addr().to_string();
-    let run = mailcheck(&["--resolver", &resolver, "--format", "json", "Bücher.TEST."]).await;
+    let mut args = vec!["--resolver", &resolver, "--format", "json", "Bücher.TEST."];
+    args.extend_from_slice(DNS_ONLY);
+    let run = mailcheck(&args).await;
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["results"][0]["domain"], "xn--bcher-kva.test");
     assert_eq!(doc["results"][0]["input"], "Bücher.TEST.");

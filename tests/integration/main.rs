@@ -1,13 +1,18 @@
 //! Integration tests: one binary, split by topic. Every test talks only to servers it started
 //! on loopback; none asks the machine's resolver.
 
+mod certs;
 mod cli;
 mod dns;
+mod dnsbl;
+mod faults;
 mod findings;
 mod json;
 mod oracle;
+mod ptr;
 mod rfc7208;
 mod rules;
+mod smtp;
 mod spf_command;
 mod support;
 mod table;

@@ -4,7 +4,13 @@ use mailcheck::audit;
 use mailcheck::domain::Domain;
 use mailcheck::rules::{RULES, evaluate};
 
-use crate::support::{dns, lab};
+use std::time::{Duration, Instant};
+
+use crate::support::{dns, dns_only_services, lab};
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
 
 /// Each rule code and a fixture domain on which it must fire.
 const TRIGGERS: &[(&str, &str)] = &[
@@ -34,6 +40,16 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("MX003", "nullmx.test"),
     ("MX004", "nullmixed.test"),
     ("MX005", "mxnoresolve.test"),
+    ("MX006", "mxhosts.test"),
+    ("MX007", "mxhosts.test"),
+    ("MX008", "nospf.test"),
+    ("MX009", "mxhosts.test"),
+    ("MX010", "mxhosts.test"),
+    ("MX011", "mxhosts.test"),
+    ("MX013", "good.test"),
+    ("PTR001", "ptrbad.test"),
+    ("PTR002", "ptrbad.test"),
+    ("PTR003", "ptrbad.test"),
     ("SPF001", "nospf.test"),
     ("SPF002", "twospf.test"),
     ("SPF003", "spfsyntax.test"),
@@ -56,28 +72,83 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("SPF020", "spfhelo.test"),
 ];
 
+/// Rules that need live servers (SMTP listeners, blocklist zones) to fire, and the test that
+/// starts them and asserts the rule fires.
+const LIVE_TRIGGERS: &[(&str, &str)] = &[
+    ("BL001", "dnsbl::listed_addresses_and_their_reasons"),
+    ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
+    ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
+    ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
+    ("MX012", "smtp::metadata_addresses_are_never_contacted"),
+    ("PTR004", "ptr::greeting_name_differs_from_ptr"),
+    ("TLS001", "faults::no_starttls"),
+    ("TLS002", "faults::closes_during_starttls"),
+    ("TLS003", "certs::expired_certificate"),
+    ("TLS004", "certs::certificate_expiring_soon"),
+    ("TLS005", "certs::self_signed_certificate"),
+    ("TLS006", "certs::unknown_root"),
+    ("TLS007", "certs::missing_intermediate"),
+    ("TLS008", "certs::wrong_name"),
+    ("TLS009", "certs::sha1_signature"),
+    ("TLS010", "faults::greeting_554"),
+    ("TLS011", "faults::delayed_greeting_is_waited_for"),
+    ("TLS012", "faults::connection_refused_everywhere"),
+    ("TLS013", "faults::bytes_injected_after_starttls"),
+    ("TLS014", "smtp::metadata_addresses_are_never_contacted"),
+    ("TLS015", "certs::different_certificates_on_one_host"),
+];
+
 #[test]
-fn every_rule_has_a_trigger_fixture() {
+fn every_rule_has_a_trigger() {
     for rule in RULES {
-        assert!(
-            TRIGGERS.iter().any(|(code, _)| *code == rule.code),
-            "{} has no trigger fixture",
-            rule.code
-        );
+        let fixture = TRIGGERS.iter().any(|(code, _)| *code == rule.code);
+        let live = LIVE_TRIGGERS.iter().any(|(code, _)| *code == rule.code);
+        assert!(fixture || live, "{} has no trigger", rule.code);
     }
+    let mut all: Vec<&str> = TRIGGERS
+        .iter()
+        .chain(LIVE_TRIGGERS)
+        .map(|(c, _)| *c)
+        .collect();
+    all.sort_unstable();
+    all.dedup();
     assert_eq!(
-        TRIGGERS.len(),
+        all.len(),
         RULES.len(),
         "a trigger names a rule that does not exist"
     );
+}
+
+#[test]
+fn live_triggers_name_tests_that_exist() {
+    let sources = [
+        ("smtp", include_str!("smtp.rs")),
+        ("dnsbl", include_str!("dnsbl.rs")),
+        ("ptr", include_str!("ptr.rs")),
+        ("certs", include_str!("certs.rs")),
+        ("faults", include_str!("faults.rs")),
+    ];
+    for (code, test) in LIVE_TRIGGERS {
+        let (module, name) = test.split_once("::").unwrap();
+        let source = sources.iter().find(|(m, _)| *m == module).unwrap().1;
+        assert!(
+            source.contains(&format!("async fn {name}()")),
+            "{code}: no test {test}"
+        );
+        assert!(
+            source.contains(&format!("\"{code}\"")),
+            "{code}: {test}'s module never asserts it"
+        );
+    }
 }
 
 #[tokio::test]
 async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
     let lab = lab().await;
     let dns = dns(lab.addr());
+    let services = dns_only_services();
     for (code, domain) in TRIGGERS {
-        let facts = audit::gather(&dns, &Domain::parse(domain).unwrap()).await;
+        let facts = audit::gather(&dns, &services, &Domain::parse(domain).unwrap(), soon()).await;
         let eval = evaluate(&facts);
         assert!(
             eval.findings.iter().any(|f| f.code == *code),
@@ -85,21 +156,34 @@ async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
             eval.findings.iter().map(|f| &f.code).collect::<Vec<_>>()
         );
     }
-    let facts = audit::gather(&dns, &Domain::parse("good.test").unwrap()).await;
-    assert!(evaluate(&facts).findings.is_empty());
+    let facts = audit::gather(
+        &dns,
+        &services,
+        &Domain::parse("good.test").unwrap(),
+        soon(),
+    )
+    .await;
+    let codes: Vec<_> = evaluate(&facts)
+        .findings
+        .iter()
+        .map(|f| f.code.clone())
+        .collect();
+    // Only the note that its loopback addresses are allowed by --allow-private.
+    assert_eq!(codes, ["MX013", "MX013"]);
 }
 
 #[tokio::test]
 async fn facts_round_trip_through_json() {
     let lab = lab().await;
     let dns = dns(lab.addr());
+    let services = dns_only_services();
     for domain in [
         "good.test",
         "longspf.test",
         "dmarcservfail.test",
         "missing.test",
     ] {
-        let facts = audit::gather(&dns, &Domain::parse(domain).unwrap()).await;
+        let facts = audit::gather(&dns, &services, &Domain::parse(domain).unwrap(), soon()).await;
         let json = serde_json::to_string(&facts).unwrap();
         let back: mailcheck::facts::Facts = serde_json::from_str(&json).unwrap();
         assert_eq!(back, facts, "{domain}");

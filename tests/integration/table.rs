@@ -2,7 +2,7 @@
 
 use mailcheck::lab::Lab;
 
-use crate::support::{lab, mailcheck_with};
+use crate::support::{DNS_ONLY, lab, mailcheck_with};
 
 /// Masks what changes between runs: the lab's port and the elapsed time.
 fn normalise(text: &str, lab: &Lab) -> String {
@@ -18,7 +18,9 @@ fn normalise(text: &str, lab: &Lab) -> String {
 
 async fn table(lab: &Lab, domain: &str, columns: &str) -> String {
     let resolver = lab.addr().to_string();
-    let run = mailcheck_with(&["--resolver", &resolver, domain], &[("COLUMNS", columns)]).await;
+    let mut args = vec!["--resolver", resolver.as_str(), domain];
+    args.extend_from_slice(DNS_ONLY);
+    let run = mailcheck_with(&args, &[("COLUMNS", columns)]).await;
     assert!(
         !run.stdout.contains('\u{1b}'),
         "no colour when stdout is not a terminal"
@@ -93,7 +95,9 @@ async fn escape_sequences_in_records_are_shown_escaped() {
         .await
         .unwrap();
     let resolver = lab.addr().to_string();
-    let run = mailcheck_with(&["--resolver", &resolver, "evil.test"], &[]).await;
+    let mut args = vec!["--resolver", resolver.as_str(), "evil.test"];
+    args.extend_from_slice(DNS_ONLY);
+    let run = mailcheck_with(&args, &[]).await;
     assert!(
         !run.stdout.contains('\u{1b}'),
         "raw escape reached the terminal"

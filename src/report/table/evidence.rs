@@ -1,11 +1,8 @@
-//! The evidence sections: MX hosts, and the records as published with the SPF include tree.
+//! The records as published, with the SPF include tree.
 
 use std::fmt::Write as _;
 
-use comfy_table::{ContentArrangement, presets};
-
 use super::{Mark, Table};
-use crate::checks::mx::HostAddresses;
 use crate::checks::spf::eval::{LOOKUP_LIMIT, VOID_LIMIT};
 use crate::checks::spf::tree::{Node, NodeState, TermOutcome};
 use crate::dns::Lookup;
@@ -88,101 +85,6 @@ impl Table {
                 self.branch(child, &deeper, lines);
             }
         }
-    }
-
-    pub(super) fn mx_hosts(&self, r: &DomainReport, out: &mut String) {
-        let mx = &r.facts.mx;
-        let mut rows: Vec<[String; 3]> = Vec::new();
-        match &mx.lookup {
-            Lookup::Found { records, .. } => {
-                let mut records = records.clone();
-                records
-                    .sort_by(|a, b| (a.preference, &a.exchange).cmp(&(b.preference, &b.exchange)));
-                for m in records {
-                    let addresses = if m.exchange == "." {
-                        "null MX: accepts no mail".to_owned()
-                    } else {
-                        mx.hosts
-                            .iter()
-                            .find(|h| h.name == m.exchange)
-                            .map_or_else(String::new, |h| self.addresses(h))
-                    };
-                    rows.push([
-                        m.preference.to_string(),
-                        sanitize(&m.exchange).into_owned(),
-                        addresses,
-                    ]);
-                }
-            }
-            Lookup::NoData => {
-                let addresses = mx
-                    .implicit
-                    .as_ref()
-                    .map_or_else(String::new, |h| self.addresses(h));
-                rows.push([
-                    "–".into(),
-                    format!("{} (no MX: implicit)", r.domain),
-                    addresses,
-                ]);
-            }
-            Lookup::NxDomain => return,
-            Lookup::Failed(f) => {
-                let _ = writeln!(
-                    out,
-                    "MX hosts\n  {} the MX lookup {f}\n",
-                    self.mark(Mark::Unknown)
-                );
-                return;
-            }
-        }
-        let mut t = comfy_table::Table::new();
-        t.load_style(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(self.0.width.saturating_sub(1)).unwrap_or(u16::MAX))
-            .set_header(vec!["pref", "host", "addresses"]);
-        for row in rows {
-            t.add_row(row.to_vec());
-        }
-        let _ = writeln!(out, "{}", self.bold("MX hosts"));
-        for line in t.lines() {
-            let _ = writeln!(out, " {}", line.trim_end());
-        }
-        out.push('\n');
-    }
-
-    fn addresses(&self, h: &HostAddresses) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut absent = 0;
-        let mut note = |family: &str, failure: Option<String>, absent_now: bool| {
-            if let Some(f) = failure {
-                parts.push(format!("{} {family} lookup {f}", self.mark(Mark::Unknown)));
-            } else if absent_now {
-                absent += 1;
-            }
-        };
-        note("A", h.a.failure().map(ToString::to_string), h.a.is_absent());
-        note(
-            "AAAA",
-            h.aaaa.failure().map(ToString::to_string),
-            h.aaaa.is_absent(),
-        );
-        parts.extend(h.a.records().into_iter().flatten().map(ToString::to_string));
-        parts.extend(
-            h.aaaa
-                .records()
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string),
-        );
-        if absent == 2 {
-            let what = if matches!(h.a, Lookup::NxDomain) {
-                "does not exist"
-            } else {
-                "no address"
-            };
-            parts.push(format!("{} {what}", self.mark(Mark::Error)));
-        }
-        parts.join("\n")
     }
 
     pub(super) fn records(&self, r: &DomainReport, out: &mut String) {

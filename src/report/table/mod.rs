@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 mod evidence;
+mod hosts;
 
 use super::{Document, DomainReport, Render, sanitize};
 use crate::finding::{Category, Finding, Severity, Status};
