@@ -140,13 +140,25 @@ impl ServerCert {
         }
     }
 
-    /// A rustls server configuration presenting this certificate.
+    /// A rustls server configuration presenting this certificate (TLS 1.2 and 1.3).
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        self.config(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// The same, speaking TLS 1.2 only.
+    pub fn server_config_tls12(&self) -> Arc<rustls::ServerConfig> {
+        self.config(&[&rustls::version::TLS12])
+    }
+
+    fn config(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Arc<rustls::ServerConfig> {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("protocol versions")
         .with_no_client_auth()
         .with_single_cert(self.chain.clone(), key)

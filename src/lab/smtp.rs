@@ -38,6 +38,8 @@ pub enum StarttlsFault {
     Close,
     /// Send `220` and another reply in the same packet (the response-injection pattern).
     Inject,
+    /// Refuse STARTTLS with `454 TLS not available` after offering it.
+    Refuse,
     /// Answer the `ClientHello` with a fatal `protocol_version` alert, as a server that speaks
     /// only TLS 1.0/1.1 answers a TLS 1.2+ client.
     LegacyTlsOnly,
@@ -249,6 +251,9 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
             }
             "STARTTLS" if spec.tls.is_some() && !secure => match spec.fault {
                 Some(StarttlsFault::Close) => return Ok(false),
+                Some(StarttlsFault::Refuse) => {
+                    "454 4.7.0 TLS not available due to temporary reason\r\n".to_owned()
+                }
                 Some(StarttlsFault::Inject) => {
                     "220 2.0.0 ready\r\n250 2.0.0 injected\r\n".to_owned()
                 }

@@ -154,6 +154,13 @@ fn handshake_failed(f: &Facts) -> Outcome {
         offers_starttls,
         |p| ehlo_ok(p) && !offers_starttls(p),
         |p| {
+            if let Some(r) = p.starttls.as_ref().filter(|r| r.code != 220) {
+                return Some(format!(
+                    "STARTTLS is offered, then refused: {} {}",
+                    r.code,
+                    r.lines.join(" / ")
+                ));
+            }
             let e = p.error.as_ref().filter(|e| {
                 e.stage == Stage::Handshake
                     || (e.stage == Stage::Starttls && e.kind != ErrorKind::Injection)

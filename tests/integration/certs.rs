@@ -101,6 +101,26 @@ async fn certificate_expiring_soon() {
 }
 
 #[tokio::test]
+async fn tls12_only_server_reports_its_version() {
+    let ca = TestCa::root("Lab Root");
+    let cert = ca.leaf(&["mx.smtp33.test"], Validity::Long, true);
+    let (_, r) = one_host(
+        33,
+        SmtpSpec::new("mx.smtp33.test", Some(cert.server_config_tls12())),
+        &ca,
+    )
+    .await;
+    let t = &r["facts"]["smtp"]["probes"][0]["tls"];
+    assert_eq!(t["version"], "TLSv1_2");
+    assert!(
+        t["cipher"].as_str().unwrap().starts_with("TLS_ECDHE_"),
+        "{t}"
+    );
+    assert_eq!(t["verdict"]["result"], "trusted");
+    assert_eq!(status(&r, "TLS002"), "pass");
+}
+
+#[tokio::test]
 async fn wrong_name() {
     let ca = TestCa::root("Lab Root");
     let (_, r) = one_host(

@@ -139,6 +139,18 @@ async fn closes_during_starttls() {
 }
 
 #[tokio::test]
+async fn starttls_offered_then_refused() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp32.test", tls(&ca, &["mx.smtp32.test"]));
+    spec.fault = Some(StarttlsFault::Refuse);
+    let (s, r) = one_host(32, spec, &ca).await;
+    let m = &findings(&r, "TLS002")[0]["message"];
+    assert!(m.as_str().unwrap().contains("then refused: 454"), "{m}");
+    assert_eq!(r["facts"]["smtp"]["probes"][0]["starttls"]["code"], 454);
+    assert_eq!(s.listener("mx.").handshakes(), 0);
+}
+
+#[tokio::test]
 async fn bytes_injected_after_starttls() {
     let ca = TestCa::root("Lab Root");
     let mut spec = SmtpSpec::new("mx.smtp26.test", tls(&ca, &["mx.smtp26.test"]));

@@ -77,19 +77,26 @@ impl Scenario {
         }
     }
 
-    pub(crate) async fn audit(&self, domains: &[&str], extra: &[&str]) -> (Run, Value) {
-        let port = self.port.to_string();
-        let ca = self.ca_file.path().to_str().unwrap().to_owned();
-        let mut args = vec![
+    /// The options that point the probe at this scenario's listeners and trust its CA.
+    pub(crate) fn probe_args(&self) -> Vec<String> {
+        let ca = self.ca_file.path().to_str().unwrap();
+        [
             "--allow-private",
             "--no-blocklists",
             "--smtp-port",
-            &port,
+            &self.port.to_string(),
             "--ca-file",
-            &ca,
+            ca,
             "--helo-name",
             "probe.lab.test",
-        ];
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    pub(crate) async fn audit(&self, domains: &[&str], extra: &[&str]) -> (Run, Value) {
+        let probe = self.probe_args();
+        let mut args: Vec<&str> = probe.iter().map(String::as_str).collect();
         if !extra.contains(&"--smtp-timeout") {
             args.extend_from_slice(&["--smtp-timeout", "3"]);
         }
@@ -316,18 +323,8 @@ async fn probes_are_shared_by_the_domains_of_a_run() {
         .start()
         .await
         .unwrap();
-    let port = s.port.to_string();
-    let ca = s.ca_file.path().to_str().unwrap().to_owned();
-    let args = [
-        "--allow-private",
-        "--no-blocklists",
-        "--smtp-port",
-        &port,
-        "--smtp-timeout",
-        "3",
-        "--ca-file",
-        &ca,
-    ];
+    let probe = s.probe_args();
+    let args: Vec<&str> = probe.iter().map(String::as_str).collect();
     let (_, doc) = audit_json_with(&lab, &[d, "other29.test"], &args).await;
     let results = doc["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
@@ -434,23 +431,11 @@ async fn table_report_of_probed_hosts_fits_80_columns() {
         root.pem(),
     )
     .await;
-    let port = s.port.to_string();
-    let ca = s.ca_file.path().to_str().unwrap().to_owned();
     let resolver = s.lab.addr().to_string();
-    let run = crate::support::mailcheck(&[
-        "--resolver",
-        &resolver,
-        "--allow-private",
-        "--no-blocklists",
-        "--smtp-port",
-        &port,
-        "--smtp-timeout",
-        "3",
-        "--ca-file",
-        &ca,
-        d,
-    ])
-    .await;
+    let probe = s.probe_args();
+    let mut args: Vec<&str> = probe.iter().map(String::as_str).collect();
+    args.extend_from_slice(&["--resolver", &resolver, "--smtp-timeout", "3", d]);
+    let run = crate::support::mailcheck(&args).await;
     for line in run.stdout.lines() {
         assert!(line.chars().count() <= 80, "{line:?}");
     }

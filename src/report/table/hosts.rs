@@ -186,6 +186,9 @@ impl Table {
             (Some(e), _, _) if e.kind == ErrorKind::Timeout => {
                 format!("timeout {}", self.mark(Mark::Unknown))
             }
+            (Some(e), _, _) if e.kind == ErrorKind::Unreachable => {
+                format!("no route {}", self.mark(Mark::Unknown))
+            }
             (_, Some(g), _) if g.code != 220 => format!("{} {}", g.code, self.mark(Mark::Unknown)),
             (_, _, Some(_)) if p.starttls.is_none() => {
                 format!("none {}", self.mark(Mark::Warning))
