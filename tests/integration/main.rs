@@ -1,6 +1,7 @@
 //! Integration tests: one binary, split by topic. Every test talks only to servers it started
 //! on loopback; none asks the machine's resolver.
 
+mod catalogue;
 mod certs;
 mod cli;
 mod dns;
@@ -12,6 +13,7 @@ mod oracle;
 mod ptr;
 mod rfc7208;
 mod rules;
+mod selection;
 mod smtp;
 mod spf_command;
 mod support;
