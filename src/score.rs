@@ -287,6 +287,31 @@ mod tests {
     }
 
     #[test]
+    fn a_check_weighs_by_its_effective_severity() {
+        // DMARC002 is a warning by default; raised to error by the config file, it weighs 3
+        // and caps the grade at C.
+        let mut raised = check("DMARC002", Status::Fail);
+        raised.severity = Severity::Error;
+        let s = score(&[raised, check("SPF001", Status::Pass)]);
+        assert_eq!((s.value, s.grade.as_deref()), (Some(50), Some("D")));
+        let mut lowered = check("SPF001", Status::Fail);
+        lowered.severity = Severity::Info;
+        let s = score(&[lowered, check("SPF002", Status::Pass)]);
+        assert_eq!((s.value, s.grade.as_deref()), (Some(100), Some("A")));
+    }
+
+    #[test]
+    fn the_model_is_the_one_applied() {
+        let m = model();
+        assert_eq!(m.weights.len(), 3);
+        assert_eq!(m.grades.first().map(|g| g.grade), Some("A"));
+        assert_eq!(grade(GRADES[1].1, None, false), GRADES[1].0);
+        assert_eq!(grade(GRADES[3].1 - 1, None, false), LOWEST_GRADE);
+        assert_eq!(grade(100, Some(Severity::Error), false), "C");
+        assert_eq!(grade(100, None, true), "B");
+    }
+
+    #[test]
     fn info_checks_do_not_count() {
         let s = score(&[check("MX003", Status::Fail), check("MX001", Status::Pass)]);
         assert_eq!(s.value, Some(100));

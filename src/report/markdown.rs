@@ -56,12 +56,13 @@ fn domain(doc: &Document, r: &DomainReport, out: &mut String) {
     };
     let c = &r.counts;
     let _ = writeln!(out, "## {} — {grade}\n", esc(&r.domain));
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     let _ = writeln!(
         out,
-        "{} errors · {} warnings · {} notes · {} unknown — {} {} · resolver {} · {} DNS queries\n",
-        c.error,
-        c.warning,
-        c.info,
+        "{} · {} · {} · {} unknown — {} {} · resolver {} · {} DNS queries\n",
+        n(c.error, "error", "errors"),
+        n(c.warning, "warning", "warnings"),
+        n(c.info, "note", "notes"),
         c.unknown,
         doc.tool,
         doc.version,
@@ -126,14 +127,21 @@ fn domain(doc: &Document, r: &DomainReport, out: &mut String) {
         }
         out.push('\n');
     }
-    let not_run: Vec<&str> = r
-        .checks
-        .iter()
-        .filter(|k| k.status == Status::NotRun)
-        .map(|k| k.code.as_str())
-        .collect();
+    // One line per reason: an option usually switches off a whole family.
+    let mut not_run: Vec<(&str, Vec<&str>)> = Vec::new();
+    for k in r.checks.iter().filter(|k| k.status == Status::NotRun) {
+        let reason = k.reason.as_deref().unwrap_or("switched off");
+        match not_run.iter_mut().find(|(why, _)| *why == reason) {
+            Some((_, codes)) => codes.push(&k.code),
+            None => not_run.push((reason, vec![&k.code])),
+        }
+    }
     if !not_run.is_empty() {
-        let _ = writeln!(out, "### Not run\n\n{}\n", not_run.join(", "));
+        let _ = writeln!(out, "### Not run\n");
+        for (why, codes) in not_run {
+            let _ = writeln!(out, "- {}: {}", codes.join(", "), esc(why));
+        }
+        out.push('\n');
     }
     let _ = writeln!(
         out,

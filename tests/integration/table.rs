@@ -109,3 +109,62 @@ async fn escape_sequences_in_records_are_shown_escaped() {
     assert!(run.stdout.contains("\\u{1b}[2J"), "{}", run.stdout);
     assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
 }
+
+#[tokio::test]
+async fn markdown_report() {
+    let lab = lab().await;
+    let resolver = lab.addr().to_string();
+    let mut args = vec!["--resolver", resolver.as_str(), "--format", "markdown"];
+    args.extend_from_slice(DNS_ONLY);
+    args.extend_from_slice(&["--ignore", "PTR", "broken.test"]);
+    let run = mailcheck_with(&args, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("## broken.test — grade C"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("- **✖ error SPF002** More than one SPF record")
+    );
+    assert!(
+        run.stdout
+            .contains("- PTR001, PTR002, PTR003, PTR004: switched off by --ignore PTR"),
+        "{}",
+        run.stdout
+    );
+    insta::assert_snapshot!("broken_markdown", normalise(&run.stdout, &lab));
+}
+
+#[tokio::test]
+async fn ascii_markers_without_a_utf8_locale() {
+    let lab = lab().await;
+    let resolver = lab.addr().to_string();
+    let mut args = vec!["--resolver", resolver.as_str(), "broken.test"];
+    args.extend_from_slice(DNS_ONLY);
+    let utf8 = mailcheck_with(&args, &[]).await;
+    assert!(utf8.stdout.contains("✖ SPF002"), "{}", utf8.stdout);
+    for env in [&[("LC_ALL", "C")][..], &[("LC_ALL", "")]] {
+        let mut env = env.to_vec();
+        env.push(("LANG", "POSIX"));
+        let run = mailcheck_with(&args, &env).await;
+        assert!(run.stdout.is_ascii(), "{env:?}: {}", run.stdout);
+        assert!(run.stdout.contains("x SPF002"), "{}", run.stdout);
+        assert!(run.stdout.contains("! DMARC002"), "{}", run.stdout);
+    }
+    args.push("--ascii");
+    let run = mailcheck_with(&args, &[]).await;
+    assert!(run.stdout.contains("x SPF002"), "{}", run.stdout);
+    assert_eq!(
+        run.stdout
+            .lines()
+            .map(|l| l.chars().count())
+            .collect::<Vec<_>>(),
+        utf8.stdout
+            .lines()
+            .map(|l| l.chars().count())
+            .collect::<Vec<_>>(),
+        "one character for one: the columns stay aligned"
+    );
+}

@@ -43,6 +43,7 @@ const ASCII: &[(char, char)] = &[
     ('─', '-'),
     ('│', '|'),
     ('→', '>'),
+    ('§', '#'),
 ];
 
 /// `text` with every glyph of [`ASCII`] replaced.
