@@ -60,6 +60,9 @@ pub enum Command {
         #[arg(value_name = "CODE")]
         topic: String,
     },
+    /// Offline demo: audits example domains served by an in-process DNS lab on loopback.
+    #[cfg(feature = "lab")]
+    Demo,
     /// The test lab: a DNS server on loopback serving the fixture zones.
     #[cfg(feature = "lab")]
     Lab {

@@ -22,6 +22,7 @@ pub const DQS_KEY_ENV: &str = "MAILCHECK_SPAMHAUS_DQS_KEY";
 
 /// What the user asked for, checked.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each from its own option
 pub struct Config {
     /// Each domain with the text it was given as.
     pub domains: Vec<(String, Domain)>,
@@ -42,6 +43,8 @@ pub struct Config {
     pub selection: Selection,
     /// Set for `mailcheck rules` and `mailcheck explain`: print the catalogue, audit nothing.
     pub catalogue: Option<Catalogue>,
+    /// `mailcheck demo`: audit the demo domains against the in-process lab, DNS only.
+    pub demo: bool,
 }
 
 /// `mailcheck spf`: which domain, for which sender.
@@ -88,20 +91,16 @@ pub enum UsageError {
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Self, UsageError> {
         let o = &cli.options;
-        let (inputs, forced) = match &cli.command {
-            Some(Command::Check { domains }) => (domains, true),
-            #[cfg(feature = "lab")]
-            Some(Command::Lab { .. }) => (&cli.domains, false),
-            Some(Command::Spf { .. } | Command::Rules | Command::Explain { .. }) | None => {
-                (&cli.domains, false)
-            }
-        };
         // A local file; read before any network I/O, like everything here.
         let cwd = std::env::current_dir().unwrap_or_default();
         let selection = settings::resolve(o.config.as_deref(), &cwd, &o.select, &o.ignore)?;
         let spf = spf_query(cli)?;
         let catalogue = catalogue(cli)?;
-        let domains = domains(inputs, forced)?;
+        #[cfg(feature = "lab")]
+        let demo = matches!(cli.command, Some(Command::Demo));
+        #[cfg(not(feature = "lab"))]
+        let demo = false;
+        let domains = audited(cli)?;
         let servers = if o.resolver.is_empty() {
             None
         } else {
@@ -136,7 +135,7 @@ impl Config {
         let ca_files: Vec<&std::path::Path> =
             o.ca_file.iter().map(std::path::PathBuf::as_path).collect();
         // Local files only: no network I/O happens before validation is done.
-        let roots = if o.no_smtp {
+        let roots = if o.no_smtp || demo {
             rustls::RootCertStore::empty()
         } else {
             load_roots(trust, &ca_files).map_err(|e| UsageError::Trust(e.to_string()))?
@@ -155,20 +154,20 @@ impl Config {
         };
         Ok(Self {
             smtp: SmtpSettings {
-                enabled: !o.no_smtp,
+                enabled: !o.no_smtp && !demo,
                 port: o.smtp_port,
                 connect_timeout: smtp_timeout.unwrap_or(Duration::from_secs(10)),
                 greeting_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
                 command_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
                 helo_name: helo.to_string(),
                 policy: Policy {
-                    allow_private: o.allow_private,
+                    allow_private: o.allow_private || demo,
                 },
                 roots: Arc::new(roots),
                 trust,
             },
             dnsbl: DnsblSettings {
-                defaults: !o.no_blocklists,
+                defaults: !o.no_blocklists && !demo,
                 custom,
                 dqs_key,
             },
@@ -188,6 +187,7 @@ impl Config {
             spf,
             selection,
             catalogue,
+            demo,
         })
     }
 }
@@ -217,6 +217,23 @@ fn domains(inputs: &[String], forced: bool) -> Result<Vec<(String, Domain)>, Usa
         }
     }
     Ok(domains)
+}
+
+/// The domains to audit: the arguments (a bare word is a subcommand unless under `check`), or
+/// for `mailcheck demo` the demo's.
+fn audited(cli: &Cli) -> Result<Vec<(String, Domain)>, UsageError> {
+    match &cli.command {
+        Some(Command::Check { domains: names }) => domains(names, true),
+        #[cfg(feature = "lab")]
+        Some(Command::Demo) => {
+            let names: Vec<String> = crate::demo::DOMAINS
+                .iter()
+                .map(|d| (*d).to_owned())
+                .collect();
+            domains(&names, false)
+        }
+        _ => domains(&cli.domains, false),
+    }
 }
 
 /// `mailcheck rules` / `explain`: what to print, when that is the command.

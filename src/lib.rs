@@ -12,6 +12,8 @@ pub mod bytes;
 pub mod checks;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "lab")]
+pub mod demo;
 pub mod dns;
 pub mod domain;
 pub mod exit;

@@ -74,6 +74,26 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         }
         return Ok(report.exit_status());
     }
+    // `mailcheck demo`: the lab serves the example zones and is the only resolver asked.
+    #[cfg(feature = "lab")]
+    let (_lab, demo_config);
+    #[cfg(feature = "lab")]
+    let config = if config.demo {
+        let lab = runtime.block_on(mailcheck::demo::start())?;
+        if !config.quiet {
+            eprintln!(
+                "mailcheck demo: example domains from a DNS lab on {} (in this process); \
+                 DNS checks only, SMTP/TLS and blocklists not-run",
+                lab.addr()
+            );
+        }
+        let mut c = config.clone();
+        c.resolver.servers = Some(vec![lab.addr()]);
+        (_lab, demo_config) = (lab, c);
+        &demo_config
+    } else {
+        config
+    };
     let doc = runtime.block_on(async {
         tokio::select! {
             doc = mailcheck::audit::run(config) => doc.map(Some),

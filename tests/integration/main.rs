@@ -4,6 +4,7 @@
 mod catalogue;
 mod certs;
 mod cli;
+mod demo;
 mod dns;
 mod dnsbl;
 mod faults;
