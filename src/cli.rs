@@ -113,6 +113,11 @@ pub struct AuditOptions {
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
 
+    /// Write the report to this file (atomically: a temporary file, then a rename) instead of
+    /// stdout.
+    #[arg(short = 'o', long, value_name = "FILE", global = true)]
+    pub output: Option<std::path::PathBuf>,
+
     /// No colour in the table (also when `NO_COLOR` is set, or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,

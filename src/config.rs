@@ -45,6 +45,8 @@ pub struct Config {
     pub catalogue: Option<Catalogue>,
     /// `mailcheck demo`: audit the demo domains against the in-process lab, DNS only.
     pub demo: bool,
+    /// `-o FILE`: where the report goes instead of stdout.
+    pub output: Option<std::path::PathBuf>,
 }
 
 /// `mailcheck spf`: which domain, for which sender.
@@ -84,6 +86,8 @@ pub enum UsageError {
     DqsKey,
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error("{0}")]
+    Output(String),
     #[error("explain: {0}")]
     Topic(#[from] UnknownTopic),
 }
@@ -101,16 +105,10 @@ impl Config {
         #[cfg(not(feature = "lab"))]
         let demo = false;
         let domains = audited(cli)?;
-        let servers = if o.resolver.is_empty() {
-            None
-        } else {
-            Some(
-                o.resolver
-                    .iter()
-                    .map(|r| parse_resolver(r).ok_or_else(|| UsageError::Resolver(r.clone())))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        };
+        if let Some(path) = &o.output {
+            crate::output::check_target(path).map_err(UsageError::Output)?;
+        }
+        let servers = servers(&o.resolver)?;
         if o.dns_tries == 0 {
             return Err(UsageError::Tries);
         }
@@ -179,7 +177,10 @@ impl Config {
             },
             deadline: seconds("deadline", &o.deadline)?,
             format: o.format,
-            color: !o.no_color && !no_color_env && std::io::stdout().is_terminal(),
+            color: !o.no_color
+                && !no_color_env
+                && o.output.is_none()
+                && std::io::stdout().is_terminal(),
             ascii: o.ascii || !utf8_locale(),
             width,
             quiet: o.quiet,
@@ -188,6 +189,7 @@ impl Config {
             selection,
             catalogue,
             demo,
+            output: o.output.clone(),
         })
     }
 }
@@ -217,6 +219,18 @@ fn domains(inputs: &[String], forced: bool) -> Result<Vec<(String, Domain)>, Usa
         }
     }
     Ok(domains)
+}
+
+/// `--resolver` addresses, or `None` for the system's configuration.
+fn servers(resolvers: &[String]) -> Result<Option<Vec<SocketAddr>>, UsageError> {
+    if resolvers.is_empty() {
+        return Ok(None);
+    }
+    resolvers
+        .iter()
+        .map(|r| parse_resolver(r).ok_or_else(|| UsageError::Resolver(r.clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// The domains to audit: the arguments (a bare word is a subcommand unless under `check`), or

@@ -22,6 +22,7 @@ pub mod finding;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod net;
+pub mod output;
 pub mod report;
 pub mod rules;
 pub mod score;

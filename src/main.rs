@@ -1,13 +1,14 @@
 //! The `mailcheck` binary: parse, validate, audit, render, exit.
 #![allow(clippy::print_stderr)]
 
-use std::io::{self, Write};
+use anyhow::Context as _;
 use std::process::ExitCode;
 
 use clap::Parser;
 use mailcheck::cli::{Cli, Format};
 use mailcheck::config::Config;
 use mailcheck::exit::ExitStatus;
+use mailcheck::output::emit;
 use mailcheck::report::{Json, Markdown, Render, Table, TableOptions};
 
 fn main() -> ExitCode {
@@ -40,16 +41,15 @@ fn main() -> ExitCode {
         }
     };
     if let Some(catalogue) = config.catalogue {
-        let mut out = io::stdout().lock();
-        return match catalogue
-            .render(config.format, config.width, &config.selection, &mut out)
-            .and_then(|()| out.flush())
-        {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+        let written = emit(config.output.as_deref(), config.quiet, |out| {
+            catalogue.render(config.format, config.width, &config.selection, out)
+        });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
                 eprintln!("mailcheck: {e}");
                 ExitCode::from(ExitStatus::Usage.code())
             }
-            _ => ExitCode::SUCCESS,
         };
     }
     match run(&config) {
@@ -65,13 +65,12 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Runtime::new()?;
     if let Some(query) = &config.spf {
         let report = runtime.block_on(mailcheck::audit::spf(config, query))?;
-        if !config.quiet {
-            let mut out = io::stdout().lock();
+        emit(config.output.as_deref(), config.quiet, |out| {
             match config.format {
-                Format::Json => report.render_json(&mut out)?,
-                Format::Table | Format::Markdown => report.render_text(&mut out)?,
+                Format::Json => report.render_json(out),
+                Format::Table | Format::Markdown => report.render_text(out),
             }
-        }
+        })?;
         return Ok(report.exit_status());
     }
     // `mailcheck demo`: the lab serves the example zones and is the only resolver asked.
@@ -113,23 +112,20 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         }
     }
     let status = ExitStatus::of_reports(&doc.results, config.fail_on);
-    if !config.quiet {
-        let renderer: Box<dyn Render> = match config.format {
-            Format::Table => Box::new(Table(TableOptions {
-                width: config.width,
-                color: config.color,
-                ascii: config.ascii,
-                exit: Some(status),
-            })),
-            Format::Json => Box::new(Json),
-            Format::Markdown => Box::new(Markdown),
-        };
-        let mut out = io::stdout().lock();
-        match renderer.render(&doc, &mut out).and_then(|()| out.flush()) {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-            other => other?,
-        }
-    }
+    let renderer: Box<dyn Render> = match config.format {
+        Format::Table => Box::new(Table(TableOptions {
+            width: config.width,
+            color: config.color,
+            ascii: config.ascii,
+            exit: Some(status),
+        })),
+        Format::Json => Box::new(Json),
+        Format::Markdown => Box::new(Markdown),
+    };
+    emit(config.output.as_deref(), config.quiet, |out| {
+        renderer.render(&doc, out)
+    })
+    .context("writing the report")?;
     Ok(status)
 }
 

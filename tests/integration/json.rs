@@ -290,3 +290,46 @@ async fn fixes_quote_the_record_to_publish() {
     );
     assert_eq!(fix(1), "mx.spfhelo.test. TXT \"v=spf1 a -all\"");
 }
+
+#[tokio::test]
+async fn output_file_is_written_whole_and_stdout_stays_empty() {
+    let lab = crate::support::lab().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, "previous").unwrap();
+    let resolver = lab.addr().to_string();
+    let file = path.to_str().unwrap();
+    let mut args = vec![
+        "--resolver",
+        resolver.as_str(),
+        "--format",
+        "json",
+        "-o",
+        file,
+    ];
+    args.extend_from_slice(crate::support::DNS_ONLY);
+    args.push("good.test");
+    let run = crate::support::mailcheck(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["results"][0]["domain"], "good.test");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.json"], "no temporary file left behind");
+
+    let missing = dir.path().join("no/such/dir.json");
+    let run = crate::support::mailcheck(&[
+        "--resolver",
+        &resolver,
+        "-o",
+        missing.to_str().unwrap(),
+        "good.test",
+    ])
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no directory"), "{}", run.stderr);
+}
