@@ -60,6 +60,13 @@ pub enum Command {
         #[arg(value_name = "CODE")]
         topic: String,
     },
+    /// Print a shell completion script (e.g. `mailcheck completions bash > /etc/bash_completion.d/mailcheck`).
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `mailcheck manpage > mailcheck.1`.
+    Manpage,
     /// Offline demo: audits example domains served by an in-process DNS lab on loopback.
     #[cfg(feature = "lab")]
     Demo,

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mailcheck::cli::{Cli, Format};
+use mailcheck::cli::{Cli, Command, Format};
 use mailcheck::config::Config;
 use mailcheck::exit::ExitStatus;
 use mailcheck::output::emit;
@@ -23,6 +23,15 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Some(written) = generated(&cli) {
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mailcheck: {e}");
+                ExitCode::from(ExitStatus::Usage.code())
+            }
+        };
+    }
     #[cfg(feature = "lab")]
     if let Some(mailcheck::cli::Command::Lab { command }) = &cli.command {
         return match lab(command) {
@@ -127,6 +136,22 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     })
     .context("writing the report")?;
     Ok(status)
+}
+
+/// `completions SHELL` and `manpage`: generated from the clap definition, nothing else read.
+fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    match &cli.command {
+        Some(Command::Completions { shell }) => Some(emit(None, false, |out| {
+            clap_complete::generate(*shell, &mut command, "mailcheck", out);
+            Ok(())
+        })),
+        Some(Command::Manpage) => Some(emit(None, false, |out| {
+            clap_mangen::Man::new(command).render(out)
+        })),
+        _ => None,
+    }
 }
 
 #[cfg(feature = "lab")]

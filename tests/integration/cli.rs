@@ -196,3 +196,28 @@ async fn ctrl_c_exits_130() {
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(130));
 }
+
+#[tokio::test]
+async fn completions_and_man_page_come_from_the_cli_definition() {
+    let run = mailcheck(&["completions", "bash"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in ["_mailcheck", "--select", "--ignore", "explain", "demo"] {
+        assert!(run.stdout.contains(expected), "{expected}");
+    }
+    let run = mailcheck(&["completions", "zsh"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("#compdef mailcheck"));
+    let run = mailcheck(&["completions", "tcsh"]).await;
+    assert_eq!(run.code, 2, "an unknown shell is a usage error");
+    let run = mailcheck(&["manpage"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(".TH mailcheck"),
+        "{}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
+    assert!(
+        run.stdout.contains("\\-\\-fail\\-on"),
+        "options are documented"
+    );
+}
