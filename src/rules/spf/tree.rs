@@ -10,22 +10,6 @@ use crate::checks::spf::tree::{Node, NodeState, TermOutcome};
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-fn violation(message: String, subject: &str) -> Violation {
-    Violation {
-        message,
-        subject: Some(subject.to_owned()),
-        fix: None,
-    }
-}
-
-fn fail_if_any(violations: Vec<Violation>) -> Outcome {
-    if violations.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail(violations)
-    }
-}
-
 pub static SPF_SYNTAX: Rule = Rule {
     code: "SPF003",
     name: "spf-syntax-error",
@@ -44,16 +28,16 @@ pub static SPF_SYNTAX: Rule = Rule {
 
 fn spf_syntax(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.walk()
                 .into_iter()
                 .filter_map(|n| match &n.state {
-                    NodeState::Invalid { error, .. } => Some(violation(
+                    NodeState::Invalid { error, .. } => Some(Violation::at(
+                        &n.domain,
                         format!(
                             "{}: {} — the term {:?} at byte {}",
                             n.domain, error.reason, error.term, error.position
                         ),
-                        &n.domain,
                     )),
                     _ => None,
                 })
@@ -197,17 +181,17 @@ pub static SPF_INCLUDE_LOOP: Rule = Rule {
 
 fn spf_include_loop(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter(|(_, t)| t.child.as_ref().is_some_and(|c| c.state == NodeState::Loop))
                 .map(|(n, t)| {
-                    violation(
+                    Violation::at(
+                        &n.domain,
                         format!(
                             "{} in {} leads back to a record already on the path",
                             t.term, n.domain
                         ),
-                        &n.domain,
                     )
                 })
                 .collect(),
@@ -232,7 +216,7 @@ pub static SPF_INCLUDE_WITHOUT_SPF: Rule = Rule {
 
 fn spf_include_without_spf(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter_map(|(n, t)| {
@@ -243,9 +227,9 @@ fn spf_include_without_spf(f: &Facts) -> Outcome {
                         NodeState::Multiple { texts } => format!("has {} SPF records", texts.len()),
                         _ => return None,
                     };
-                    Some(violation(
-                        format!("{} in {}: {} {why}", t.term, n.domain, child.domain),
+                    Some(Violation::at(
                         &n.domain,
+                        format!("{} in {}: {} {why}", t.term, n.domain, child.domain),
                     ))
                 })
                 .collect(),
@@ -295,7 +279,7 @@ pub static SPF_ALLOWS_ALL: Rule = Rule {
 
 fn spf_allows_all(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             directives(root)
                 .into_iter()
                 .filter(|(_, _, q, m)| {
@@ -308,9 +292,9 @@ fn spf_allows_all(f: &Facts) -> Outcome {
                         )
                 })
                 .map(|(domain, text, _, _)| {
-                    violation(
-                        format!("{text} in {domain} lets any host pass SPF"),
+                    Violation::at(
                         &domain,
+                        format!("{text} in {domain} lets any host pass SPF"),
                     )
                 })
                 .collect(),
@@ -335,7 +319,7 @@ pub static SPF_WIDE_RANGE: Rule = Rule {
 
 fn spf_wide_range(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             directives(root)
                 .into_iter()
                 .filter(|(_, _, q, m)| {
@@ -347,7 +331,7 @@ fn spf_wide_range(f: &Facts) -> Outcome {
                         )
                 })
                 .map(|(domain, text, _, _)| {
-                    violation(format!("{text} in {domain} is a very wide range"), &domain)
+                    Violation::at(&domain, format!("{text} in {domain} is a very wide range"))
                 })
                 .collect(),
         )
@@ -370,11 +354,11 @@ pub static SPF_PTR: Rule = Rule {
 
 fn spf_ptr(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             directives(root)
                 .into_iter()
                 .filter(|(_, _, _, m)| matches!(m, Mechanism::Ptr { .. }))
-                .map(|(domain, text, _, _)| violation(format!("{text} in {domain}"), &domain))
+                .map(|(domain, text, _, _)| Violation::at(&domain, format!("{text} in {domain}")))
                 .collect(),
         )
     })
@@ -397,14 +381,14 @@ pub static SPF_MACROS: Rule = Rule {
 
 fn spf_macros(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter(|(_, t)| t.outcome == TermOutcome::Macro)
                 .map(|(n, t)| {
-                    violation(
-                        format!("{} in {} depends on the sender", t.term, n.domain),
+                    Violation::at(
                         &n.domain,
+                        format!("{} in {} depends on the sender", t.term, n.domain),
                     )
                 })
                 .collect(),
@@ -439,19 +423,19 @@ fn spf_duplicate_include(f: &Facts) -> Outcome {
                 continue;
             }
             if seen.contains(&child.domain.as_str()) {
-                dup.push(violation(
+                dup.push(Violation::at(
+                    &n.domain,
                     format!(
                         "{} in {} is included again (it costs {} lookups each time)",
                         t.term,
                         n.domain,
                         Node::term_cost(t)
                     ),
-                    &n.domain,
                 ));
             } else {
                 seen.push(&child.domain);
             }
         }
-        fail_if_any(dup)
+        Outcome::of(dup)
     })
 }
