@@ -262,6 +262,25 @@ fn directives(root: &Node) -> Vec<(String, String, Qualifier, Mechanism)> {
         .collect()
 }
 
+/// One violation per directive anywhere in the tree that `hit` selects.
+fn directives_matching(
+    f: &Facts,
+    what: &str,
+    hit: impl Fn(Qualifier, &Mechanism) -> bool,
+) -> Outcome {
+    with_tree(f, |root| {
+        Outcome::of(
+            directives(root)
+                .into_iter()
+                .filter(|(_, _, q, m)| hit(*q, m))
+                .map(|(domain, text, _, _)| {
+                    Violation::at(&domain, format!("{text} in {domain} {what}"))
+                })
+                .collect(),
+        )
+    })
+}
+
 pub static SPF_ALLOWS_ALL: Rule = Rule {
     code: "SPF008",
     name: "spf-allows-all",
@@ -278,27 +297,14 @@ pub static SPF_ALLOWS_ALL: Rule = Rule {
 };
 
 fn spf_allows_all(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        Outcome::of(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, q, m)| {
-                    *q == Qualifier::Pass
-                        && matches!(
-                            m,
-                            Mechanism::All
-                                | Mechanism::Ip4 { prefix: 0, .. }
-                                | Mechanism::Ip6 { prefix: 0, .. }
-                        )
-                })
-                .map(|(domain, text, _, _)| {
-                    Violation::at(
-                        &domain,
-                        format!("{text} in {domain} lets any host pass SPF"),
-                    )
-                })
-                .collect(),
-        )
+    directives_matching(f, "lets any host pass SPF", |q, m| {
+        q == Qualifier::Pass
+            && matches!(
+                m,
+                Mechanism::All
+                    | Mechanism::Ip4 { prefix: 0, .. }
+                    | Mechanism::Ip6 { prefix: 0, .. }
+            )
     })
 }
 
@@ -318,23 +324,12 @@ pub static SPF_WIDE_RANGE: Rule = Rule {
 };
 
 fn spf_wide_range(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        Outcome::of(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, q, m)| {
-                    *q != Qualifier::Fail
-                        && matches!(
-                            m,
-                            Mechanism::Ip4 { prefix: 1..=16, .. }
-                                | Mechanism::Ip6 { prefix: 1..=32, .. }
-                        )
-                })
-                .map(|(domain, text, _, _)| {
-                    Violation::at(&domain, format!("{text} in {domain} is a very wide range"))
-                })
-                .collect(),
-        )
+    directives_matching(f, "is a very wide range", |q, m| {
+        q != Qualifier::Fail
+            && matches!(
+                m,
+                Mechanism::Ip4 { prefix: 1..=16, .. } | Mechanism::Ip6 { prefix: 1..=32, .. }
+            )
     })
 }
 
@@ -353,15 +348,7 @@ pub static SPF_PTR: Rule = Rule {
 };
 
 fn spf_ptr(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        Outcome::of(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, _, m)| matches!(m, Mechanism::Ptr { .. }))
-                .map(|(domain, text, _, _)| Violation::at(&domain, format!("{text} in {domain}")))
-                .collect(),
-        )
-    })
+    directives_matching(f, "uses ptr", |_, m| matches!(m, Mechanism::Ptr { .. }))
 }
 
 pub static SPF_MACROS: Rule = Rule {
