@@ -33,6 +33,10 @@ pub struct Config {
     pub dnsbl: DnsblSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
     pub spf: Option<SpfQuery>,
+    /// Domains audited at once.
+    pub concurrency: usize,
+    /// Lines of `--file` that are not domains, as messages: reported, and exit code 2 at the end.
+    pub rejected: Vec<String>,
 }
 
 /// `mailcheck spf`: which domain, for which sender.
@@ -64,6 +68,10 @@ pub enum UsageError {
     Tries,
     #[error("--sender {0:?}: expected local@domain")]
     Sender(String),
+    #[error("--concurrency must be at least 1")]
+    Concurrency,
+    #[error("reading {0}: {1}")]
+    File(String, std::io::Error),
     #[error("--{0} {1:?}: {2}")]
     Name(&'static str, String, DomainError),
     #[error("{0}")]
@@ -75,14 +83,11 @@ pub enum UsageError {
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Self, UsageError> {
         let o = &cli.options;
-        let (inputs, forced) = match &cli.command {
-            Some(Command::Check { domains }) => (domains, true),
-            #[cfg(feature = "lab")]
-            Some(Command::Lab { .. }) => (&cli.domains, false),
-            Some(Command::Spf { .. }) | None => (&cli.domains, false),
-        };
         let spf = spf_query(cli)?;
-        let domains = domains(inputs, forced)?;
+        let (domains, rejected) = domain_inputs(cli)?;
+        if o.concurrency == 0 {
+            return Err(UsageError::Concurrency);
+        }
         let servers = if o.resolver.is_empty() {
             None
         } else {
@@ -166,8 +171,29 @@ impl Config {
             quiet: o.quiet,
             fail_on: o.fail_on,
             spf,
+            concurrency: o.concurrency,
+            rejected,
         })
     }
+}
+
+/// Domains with the text each was given as.
+type Inputs = Vec<(String, Domain)>;
+
+/// The domains of the arguments and of `--file`, each once, with the file's rejected lines.
+fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
+    let (inputs, forced) = match &cli.command {
+        Some(Command::Check { domains }) => (domains, true),
+        #[cfg(feature = "lab")]
+        Some(Command::Lab { .. }) => (&cli.domains, false),
+        Some(Command::Spf { .. }) | None => (&cli.domains, false),
+    };
+    let mut domains = domains(inputs, forced)?;
+    let rejected = match &cli.file {
+        Some(path) => read_domain_file(path, &mut domains)?,
+        None => Vec::new(),
+    };
+    Ok((domains, rejected))
 }
 
 /// The domains to audit, validated, each once; a bare word is a subcommand unless `forced`.
@@ -183,6 +209,46 @@ fn domains(inputs: &[String], forced: bool) -> Result<Vec<(String, Domain)>, Usa
         }
     }
     Ok(domains)
+}
+
+/// Adds the domains of a `--file` (or stdin for `-`) to `domains`, each once; returns a message
+/// for every line that is not a domain.
+fn read_domain_file(
+    path: &std::path::Path,
+    domains: &mut Vec<(String, Domain)>,
+) -> Result<Vec<String>, UsageError> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| UsageError::File(path.display().to_string(), e))?;
+    let mut rejected = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        match Domain::parse(entry) {
+            Ok(d) if !d.is_multi_label() => rejected.push(format!(
+                "{}:{}: {entry:?} is a single label, not a domain",
+                path.display(),
+                n + 1
+            )),
+            Ok(d) => {
+                if !domains.iter().any(|(_, x)| *x == d) {
+                    domains.push((entry.to_owned(), d));
+                }
+            }
+            Err(e) => rejected.push(format!("{}:{}: {e}", path.display(), n + 1)),
+        }
+    }
+    Ok(rejected)
 }
 
 /// `mailcheck spf`'s query, when that is the command.

@@ -55,18 +55,31 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         if !config.quiet {
             let mut out = io::stdout().lock();
             match config.format {
-                Format::Json => report.render_json(&mut out)?,
+                Format::Json | Format::Jsonl => report.render_json(&mut out)?,
                 Format::Table => report.render_text(&mut out)?,
             }
         }
         return Ok(report.exit_status());
     }
+    for line in &config.rejected {
+        eprintln!("mailcheck: skipped {line}");
+    }
+    let progress = progress_bar(config);
+    let stream = config.format == Format::Jsonl && !config.quiet;
     let doc = runtime.block_on(async {
+        let each = |r: &mailcheck::report::DomainReport| {
+            progress.inc(1);
+            if stream {
+                // One whole line per domain, flushed as it completes.
+                let _ = mailcheck::report::write_jsonl(r, &mut io::stdout().lock());
+            }
+        };
         tokio::select! {
-            doc = mailcheck::audit::run(config) => doc.map(Some),
+            doc = mailcheck::audit::run_each(config, each) => doc.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
         }
     })?;
+    progress.finish_and_clear();
     let Some(doc) = doc else {
         return Ok(ExitStatus::Interrupted);
     };
@@ -79,13 +92,13 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             );
         }
     }
-    if !config.quiet {
+    if !config.quiet && config.format != Format::Jsonl {
         let renderer: Box<dyn Render> = match config.format {
             Format::Table => Box::new(Table(TableOptions {
                 width: config.width,
                 color: config.color,
             })),
-            Format::Json => Box::new(Json),
+            Format::Json | Format::Jsonl => Box::new(Json),
         };
         let mut out = io::stdout().lock();
         match renderer.render(&doc, &mut out).and_then(|()| out.flush()) {
@@ -93,7 +106,28 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             other => other?,
         }
     }
-    Ok(ExitStatus::of_reports(&doc.results, config.fail_on))
+    let status = ExitStatus::of_reports(&doc.results, config.fail_on);
+    Ok(if config.rejected.is_empty() {
+        status
+    } else {
+        status.max(ExitStatus::Usage)
+    })
+}
+
+/// A progress bar on stderr for runs of several domains, hidden when stderr is not a terminal
+/// or with `--quiet`.
+fn progress_bar(config: &Config) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if config.quiet || config.domains.len() < 2 || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(config.domains.len() as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} domains · {per_sec} · eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 #[cfg(feature = "lab")]

@@ -48,7 +48,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-pub use json::Json;
+pub use json::{Json, write_jsonl};
 pub use sanitize::sanitize;
 pub use spf::SpfReport;
 pub use table::{Table, TableOptions};
