@@ -16,7 +16,7 @@ use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
 use crate::facts::{CANARY_NAME, Facts};
 use crate::report::{Counts, Document, DomainReport, SCHEMA_VERSION, SpfReport, Stats};
-use crate::rules;
+use crate::rules::{self, Selection};
 use crate::score;
 
 /// What gathering may use besides DNS: the SMTP prober (with its per-run connection cache) and
@@ -75,18 +75,19 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
     }
 }
 
-/// Audits one domain: facts, rules, score.
+/// Audits one domain: facts, the selected rules, score.
 pub async fn audit(
     dns: &Dns,
     services: &Services,
     input: &str,
     domain: &Domain,
     deadline: Duration,
+    selection: &Selection,
 ) -> DomainReport {
     let start = Instant::now();
     let dns = dns.scoped_until(start + deadline);
     let facts = gather(&dns, services, domain, start + deadline).await;
-    let eval = rules::evaluate(&facts);
+    let eval = rules::evaluate_with(&facts, selection);
     DomainReport {
         schema_version: SCHEMA_VERSION,
         domain: domain.to_string(),
@@ -122,7 +123,15 @@ pub async fn run_each(
             async move {
                 (
                     i,
-                    audit(dns, services, input, domain, config.deadline).await,
+                    audit(
+                        dns,
+                        services,
+                        input,
+                        domain,
+                        config.deadline,
+                        &config.selection,
+                    )
+                    .await,
                 )
             }
         })

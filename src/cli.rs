@@ -55,6 +55,16 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         helo: Option<String>,
     },
+    /// List every rule: code, name, category, default severity and title.
+    ///
+    /// `--format markdown` prints the rule reference (docs/rules.md is this output).
+    Rules,
+    /// Explain a rule (what it checks, why it matters, how to fix it), or `scoring`.
+    Explain {
+        /// A rule code (`SPF002`), a rule name (`spf-multiple`), or `scoring`.
+        #[arg(value_name = "CODE")]
+        topic: String,
+    },
     /// The test lab: a DNS server on loopback serving the fixture zones.
     #[cfg(feature = "lab")]
     Lab {
@@ -116,6 +126,24 @@ pub struct AuditOptions {
     /// Print no report; only the exit code (and errors) tell the result.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Run only these rules: codes or prefixes, comma-separated (`SPF,DMARC001`), or `ALL`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',', global = true)]
+    pub select: Vec<String>,
+
+    /// Do not run these rules (they are reported `not-run`): codes or prefixes, comma-separated.
+    /// The most specific selector wins: `--ignore SPF --select ALL,SPF002` keeps SPF002.
+    #[arg(long, value_name = "CODES", value_delimiter = ',', global = true)]
+    pub ignore: Vec<String>,
+
+    /// Config file with `select`, `ignore` and `[severity]` overrides [default: ./mailcheck.toml
+    /// when it exists].
+    #[arg(long, value_name = "PATH", global = true, env = "MAILCHECK_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Draw the report's markers in ASCII (automatic when the locale is not UTF-8).
+    #[arg(long, global = true)]
+    pub ascii: bool,
 
     /// The least severe finding that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
@@ -181,6 +209,8 @@ pub enum Format {
     Json,
     /// One JSON object per domain and line, written as each audit completes.
     Jsonl,
+    /// Markdown, for tickets and pull requests.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,6 +12,9 @@ use crate::cli::{Cli, Command, FailOn, Format, Trust};
 use crate::dns::ResolverSettings;
 use crate::domain::{Domain, DomainError};
 use crate::net::Policy;
+use crate::report::{Catalogue, Topic, UnknownTopic};
+use crate::rules::Selection;
+use crate::settings::{self, SettingsError};
 
 /// The environment variable holding a Spamhaus DQS key (kept off the command line, where `ps`
 /// would show it).
@@ -26,6 +29,8 @@ pub struct Config {
     pub deadline: Duration,
     pub format: Format,
     pub color: bool,
+    /// Markers in ASCII: `--ascii`, or a locale that is not UTF-8.
+    pub ascii: bool,
     pub width: usize,
     pub quiet: bool,
     pub fail_on: FailOn,
@@ -37,6 +42,10 @@ pub struct Config {
     pub concurrency: usize,
     /// Lines of `--file` that are not domains, as messages: reported, and exit code 2 at the end.
     pub rejected: Vec<String>,
+    /// Which rules run, at which severity (`--select`, `--ignore`, the config file).
+    pub selection: Selection,
+    /// Set for `mailcheck rules` and `mailcheck explain`: print the catalogue, audit nothing.
+    pub catalogue: Option<Catalogue>,
 }
 
 /// `mailcheck spf`: which domain, for which sender.
@@ -78,12 +87,20 @@ pub enum UsageError {
     Trust(String),
     #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
     DqsKey,
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("explain: {0}")]
+    Topic(#[from] UnknownTopic),
 }
 
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Self, UsageError> {
         let o = &cli.options;
+        // A local file; read before any network I/O, like everything here.
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let selection = settings::resolve(o.config.as_deref(), &cwd, &o.select, &o.ignore)?;
         let spf = spf_query(cli)?;
+        let catalogue = catalogue(cli)?;
         let (domains, rejected) = domain_inputs(cli)?;
         if o.concurrency == 0 {
             return Err(UsageError::Concurrency);
@@ -167,12 +184,15 @@ impl Config {
             deadline: seconds("deadline", &o.deadline)?,
             format: o.format,
             color: !o.no_color && !no_color_env && std::io::stdout().is_terminal(),
+            ascii: o.ascii || !utf8_locale(),
             width,
             quiet: o.quiet,
             fail_on: o.fail_on,
             spf,
             concurrency: o.concurrency,
             rejected,
+            selection,
+            catalogue,
         })
     }
 }
@@ -186,7 +206,9 @@ fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
         Some(Command::Check { domains }) => (domains, true),
         #[cfg(feature = "lab")]
         Some(Command::Lab { .. }) => (&cli.domains, false),
-        Some(Command::Spf { .. }) | None => (&cli.domains, false),
+        Some(Command::Spf { .. } | Command::Rules | Command::Explain { .. }) | None => {
+            (&cli.domains, false)
+        }
     };
     let mut domains = domains(inputs, forced)?;
     let rejected = match &cli.file {
@@ -194,6 +216,18 @@ fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
         None => Vec::new(),
     };
     Ok((domains, rejected))
+}
+
+/// Whether the locale says UTF-8 (POSIX order: `LC_ALL`, then `LC_CTYPE`, then `LANG`). With
+/// none set, UTF-8 is assumed: terminals without it are rare, and `--ascii` is there for them.
+fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .is_none_or(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
 }
 
 /// The domains to audit, validated, each once; a bare word is a subcommand unless `forced`.
@@ -249,6 +283,15 @@ fn read_domain_file(
         }
     }
     Ok(rejected)
+}
+
+/// `mailcheck rules` / `explain`: what to print, when that is the command.
+fn catalogue(cli: &Cli) -> Result<Option<Catalogue>, UsageError> {
+    Ok(match &cli.command {
+        Some(Command::Rules) => Some(Catalogue::Rules),
+        Some(Command::Explain { topic }) => Some(Catalogue::Explain(Topic::parse(topic)?)),
+        _ => None,
+    })
 }
 
 /// `mailcheck spf`'s query, when that is the command.

@@ -26,6 +26,17 @@ impl ExitStatus {
         self as u8
     }
 
+    /// What the code means, in a few words (the table report's footer).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Clean => "clean",
+            Self::Findings => "findings at --fail-on",
+            Self::Unknown => "a DNS lookup failed",
+            Self::Usage => "usage error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
     /// Precedence, not numeric order: usage beats findings beats unknown beats clean.
     fn rank(self) -> u8 {
         match self {

@@ -23,3 +23,4 @@ pub mod net;
 pub mod report;
 pub mod rules;
 pub mod score;
+pub mod settings;

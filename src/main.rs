@@ -8,7 +8,7 @@ use clap::Parser;
 use mailcheck::cli::{Cli, Format};
 use mailcheck::config::Config;
 use mailcheck::exit::ExitStatus;
-use mailcheck::report::{Json, Render, Table, TableOptions};
+use mailcheck::report::{Json, Markdown, Render, Table, TableOptions};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -39,6 +39,19 @@ fn main() -> ExitCode {
             return ExitCode::from(ExitStatus::Usage.code());
         }
     };
+    if let Some(catalogue) = config.catalogue {
+        let mut out = io::stdout().lock();
+        return match catalogue
+            .render(config.format, config.width, &config.selection, &mut out)
+            .and_then(|()| out.flush())
+        {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                eprintln!("mailcheck: {e}");
+                ExitCode::from(ExitStatus::Usage.code())
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     match run(&config) {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
@@ -56,7 +69,7 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             let mut out = io::stdout().lock();
             match config.format {
                 Format::Json | Format::Jsonl => report.render_json(&mut out)?,
-                Format::Table => report.render_text(&mut out)?,
+                Format::Table | Format::Markdown => report.render_text(&mut out)?,
             }
         }
         return Ok(report.exit_status());
@@ -92,13 +105,17 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             );
         }
     }
+    let status = ExitStatus::of_reports(&doc.results, config.fail_on);
     if !config.quiet && config.format != Format::Jsonl {
         let renderer: Box<dyn Render> = match config.format {
             Format::Table => Box::new(Table(TableOptions {
                 width: config.width,
                 color: config.color,
+                ascii: config.ascii,
+                exit: Some(status),
             })),
             Format::Json | Format::Jsonl => Box::new(Json),
+            Format::Markdown => Box::new(Markdown),
         };
         let mut out = io::stdout().lock();
         match renderer.render(&doc, &mut out).and_then(|()| out.flush()) {
@@ -106,7 +123,6 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             other => other?,
         }
     }
-    let status = ExitStatus::of_reports(&doc.results, config.fail_on);
     Ok(if config.rejected.is_empty() {
         status
     } else {

@@ -8,11 +8,90 @@
 //! mean of the categories that have a score, each of equal weight. Grades: A ≥ 90, B ≥ 80,
 //! C ≥ 65, D ≥ 50, F below. An error finding caps the grade at C; a warning, or a check that
 //! is `unknown`, caps it at B: an A always means everything was checked and nothing is left.
+//!
+//! The numbers live in [`WEIGHTS`], [`GRADES`] and [`CAPS`], which both the computation and
+//! `mailcheck explain scoring` ([`model`]) read: there is one source of truth.
 
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Category, Severity, Status};
-use crate::rules::{self, CheckResult};
+use crate::rules::CheckResult;
+
+/// The weight of a check, by the severity its findings carry.
+pub const WEIGHTS: [(Severity, u32); 3] = [
+    (Severity::Error, 3),
+    (Severity::Warning, 1),
+    (Severity::Info, 0),
+];
+
+/// Grade letters and the least score that earns each; below the last, `F`.
+pub const GRADES: [(&str, u8); 4] = [("A", 90), ("B", 80), ("C", 65), ("D", 50)];
+
+/// The grade below every floor of [`GRADES`].
+pub const LOWEST_GRADE: &str = "F";
+
+/// The best grade a report can have while it has a finding of this severity (or, for `None`, a
+/// check that is `unknown`).
+pub const CAPS: [(Option<Severity>, &str); 3] = [
+    (Some(Severity::Error), "C"),
+    (Some(Severity::Warning), "B"),
+    (None, "B"),
+];
+
+/// The scoring model as data, for `mailcheck explain scoring`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Model {
+    pub weights: Vec<ModelWeight>,
+    pub grades: Vec<ModelGrade>,
+    pub lowest_grade: &'static str,
+    pub caps: Vec<ModelCap>,
+    pub categories: Vec<Category>,
+    /// Statuses left out of both sums.
+    pub excluded: Vec<Status>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModelWeight {
+    pub severity: Severity,
+    pub weight: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModelGrade {
+    pub grade: &'static str,
+    pub min_score: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModelCap {
+    /// `error` or `warning`: a finding of that severity; `unknown`: a check that is unknown.
+    pub when: &'static str,
+    pub best_grade: &'static str,
+}
+
+/// The model [`score`] applies.
+pub fn model() -> Model {
+    Model {
+        weights: WEIGHTS
+            .iter()
+            .map(|&(severity, weight)| ModelWeight { severity, weight })
+            .collect(),
+        grades: GRADES
+            .iter()
+            .map(|&(grade, min_score)| ModelGrade { grade, min_score })
+            .collect(),
+        lowest_grade: LOWEST_GRADE,
+        caps: CAPS
+            .iter()
+            .map(|&(when, best_grade)| ModelCap {
+                when: when.map_or("unknown", Severity::as_str),
+                best_grade,
+            })
+            .collect(),
+        categories: Category::ALL.to_vec(),
+        excluded: vec![Status::Unknown, Status::NotRun, Status::NotApplicable],
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,11 +117,10 @@ pub struct CategoryScore {
 }
 
 fn weight(severity: Severity) -> u32 {
-    match severity {
-        Severity::Error => 3,
-        Severity::Warning => 1,
-        Severity::Info => 0,
-    }
+    WEIGHTS
+        .iter()
+        .find(|(s, _)| *s == severity)
+        .map_or(0, |(_, w)| *w)
 }
 
 pub fn score(checks: &[CheckResult]) -> Score {
@@ -58,7 +136,7 @@ pub fn score(checks: &[CheckResult]) -> Score {
                 unknown: 0,
             };
             for check in checks.iter().filter(|k| k.category == category) {
-                let w = rules::find(&check.code).map_or(0, |r| weight(r.severity));
+                let w = weight(check.severity);
                 match check.status {
                     Status::Pass => {
                         c.passed += 1;
@@ -88,7 +166,7 @@ pub fn score(checks: &[CheckResult]) -> Score {
     let worst = checks
         .iter()
         .filter(|k| k.status == Status::Fail)
-        .filter_map(|k| rules::find(&k.code).map(|r| r.severity))
+        .map(|k| k.severity)
         .max();
     let partial = checks.iter().any(|k| k.status == Status::Unknown);
     Score {
@@ -104,19 +182,27 @@ fn percent(won: u32, total: u32) -> u8 {
 }
 
 fn grade(score: u8, worst: Option<Severity>, partial: bool) -> &'static str {
-    let by_score = match score {
-        90.. => 0,
-        80.. => 1,
-        65.. => 2,
-        50.. => 3,
-        _ => 4,
+    let letters: Vec<&str> = GRADES
+        .iter()
+        .map(|(g, _)| *g)
+        .chain([LOWEST_GRADE])
+        .collect();
+    let rank = |letter: &str| letters.iter().position(|l| *l == letter).unwrap_or(0);
+    let by_score = GRADES
+        .iter()
+        .position(|(_, floor)| score >= *floor)
+        .unwrap_or(GRADES.len());
+    let cap_for = |when: Option<Severity>| {
+        CAPS.iter()
+            .find(|(w, _)| *w == when)
+            .map_or(0, |(_, g)| rank(g))
     };
     let cap = match worst {
-        Some(Severity::Error) => 2,
-        Some(Severity::Warning) => 1,
-        _ => usize::from(partial),
+        Some(s @ (Severity::Error | Severity::Warning)) => cap_for(Some(s)),
+        _ if partial => cap_for(None),
+        _ => 0,
     };
-    ["A", "B", "C", "D", "F"][by_score.max(cap)]
+    letters[by_score.max(cap)]
 }
 
 #[cfg(test)]
@@ -124,11 +210,12 @@ mod tests {
     use super::*;
 
     fn check(code: &str, status: Status) -> CheckResult {
-        let rule = rules::find(code).unwrap();
+        let rule = crate::rules::find(code).unwrap();
         CheckResult {
             code: code.into(),
             name: rule.name.into(),
             category: rule.category,
+            severity: rule.severity,
             status,
             reason: None,
             cause: None,

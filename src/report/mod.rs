@@ -39,7 +39,9 @@
 //! `schema_version` changes only when a field is removed or changes meaning; new fields may
 //! appear in any release.
 
+mod catalogue;
 mod json;
+mod markdown;
 mod sanitize;
 mod spf;
 mod table;
@@ -48,7 +50,9 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
 pub use json::{Json, write_jsonl};
+pub use markdown::Markdown;
 pub use sanitize::sanitize;
 pub use spf::SpfReport;
 pub use table::{Table, TableOptions};

@@ -10,6 +10,7 @@ mod dmarc;
 mod dns;
 mod mx;
 mod ptr;
+pub mod select;
 mod spf;
 mod tls;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bl::unusable as bl_unusable;
 pub use dns::RootCause;
+pub use select::{RuleState, Selection, Selector, UnknownSelector, closest_code};
 
 use crate::dns::{DnsFailure, Lookup};
 use crate::facts::Facts;
@@ -213,6 +215,8 @@ pub struct CheckResult {
     pub code: String,
     pub name: String,
     pub category: Category,
+    /// The severity its findings carry: the rule's default, or the config file's override.
+    pub severity: Severity,
     pub status: Status,
     /// Why the status is `unknown`, `not-applicable` or `not-run`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,23 +243,33 @@ pub struct Evaluation {
     pub root_cause: Option<RootCause>,
 }
 
-/// Runs every rule over the facts.
+/// Runs every rule over the facts, each at its default severity.
+pub fn evaluate(facts: &Facts) -> Evaluation {
+    evaluate_with(facts, &Selection::all())
+}
+
+/// Runs the selected rules over the facts; the others are `not-run`.
 ///
 /// Two root causes short-cut the rest, so the report names one cause instead of twenty
 /// symptoms: a domain that does not exist (only DNS001 is reported) and a resolver that
 /// answered nothing (every check is `unknown`).
-pub fn evaluate(facts: &Facts) -> Evaluation {
+pub fn evaluate_with(facts: &Facts, selection: &Selection) -> Evaluation {
     let root = dns::root_cause(facts);
     let mut eval = Evaluation::default();
     for rule in RULES {
-        let outcome = match &root {
-            Some(RootCause::ResolverUnreachable { reason }) => {
+        let (severity, off) = match selection.state(rule) {
+            RuleState::Run(severity) => (severity, None),
+            RuleState::Off(why) => (rule.severity, Some(why)),
+        };
+        let outcome = match (off, &root) {
+            (Some(why), _) => Outcome::NotRun(why),
+            (None, Some(RootCause::ResolverUnreachable { reason })) => {
                 Outcome::Unknown(format!("the resolver {reason}"))
             }
-            Some(RootCause::DomainNotFound) if rule.code != dns::DOMAIN_NOT_FOUND.code => {
+            (None, Some(RootCause::DomainNotFound)) if rule.code != dns::DOMAIN_NOT_FOUND.code => {
                 Outcome::NotApplicable
             }
-            _ => (rule.check)(facts),
+            (None, _) => (rule.check)(facts),
         };
         let mut cause = None;
         let (status, reason) = match outcome {
@@ -279,7 +293,7 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
                     eval.findings.push(Finding {
                         code: rule.code.into(),
                         name: rule.name.into(),
-                        severity: rule.severity,
+                        severity,
                         category: rule.category,
                         title: rule.title.into(),
                         message: v.message,
@@ -296,6 +310,7 @@ pub fn evaluate(facts: &Facts) -> Evaluation {
             code: rule.code.into(),
             name: rule.name.into(),
             category: rule.category,
+            severity,
             status,
             reason,
             cause,

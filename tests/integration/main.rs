@@ -2,6 +2,7 @@
 //! on loopback; none asks the machine's resolver.
 
 mod bulk;
+mod catalogue;
 mod certs;
 mod cli;
 mod dns;
@@ -13,6 +14,7 @@ mod oracle;
 mod ptr;
 mod rfc7208;
 mod rules;
+mod selection;
 mod smtp;
 mod spf_command;
 mod support;

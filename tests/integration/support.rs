@@ -64,10 +64,28 @@ pub async fn mailcheck(args: &[&str]) -> Run {
 }
 
 pub async fn mailcheck_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    mailcheck_in(None, args, env).await
+}
+
+/// Like [`mailcheck_with`], in working directory `dir` (where `mailcheck.toml` is looked for).
+/// The locale is UTF-8 unless `env` says otherwise, so the markers do not depend on the machine.
+pub async fn mailcheck_in(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let start = Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailcheck"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailcheck"));
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command
         .args(args)
         .env_remove("NO_COLOR")
+        .env_remove("MAILCHECK_CONFIG")
+        .env_remove("LC_CTYPE")
+        .env_remove("LANG")
+        .env("LC_ALL", "C.UTF-8")
         .env_remove("MAILCHECK_RESOLVER")
         .env_remove("MAILCHECK_SPAMHAUS_DQS_KEY")
         // The trust store is chosen by flags; the machine's exports must not leak in.

@@ -13,6 +13,7 @@ mod evidence;
 mod hosts;
 
 use super::{Document, DomainReport, Render, sanitize};
+use crate::exit::ExitStatus;
 use crate::finding::{Category, Finding, Severity, Status};
 use crate::rules;
 
@@ -22,6 +23,33 @@ pub struct TableOptions {
     /// Columns available; the layout is designed for 80 and uses more where there is more.
     pub width: usize,
     pub color: bool,
+    /// Markers and box drawing in ASCII, for terminals whose locale is not UTF-8.
+    pub ascii: bool,
+    /// The run's exit status, named in the footer.
+    pub exit: Option<ExitStatus>,
+}
+
+/// The ASCII stand-ins, one character for one so that columns stay aligned.
+const ASCII: &[(char, char)] = &[
+    ('✔', '+'),
+    ('✖', 'x'),
+    ('⚠', '!'),
+    ('ℹ', 'i'),
+    ('–', '-'),
+    ('·', '|'),
+    ('…', '~'),
+    ('├', '|'),
+    ('└', '`'),
+    ('─', '-'),
+    ('│', '|'),
+    ('→', '>'),
+];
+
+/// `text` with every glyph of [`ASCII`] replaced.
+fn to_ascii(text: &str) -> String {
+    text.chars()
+        .map(|c| ASCII.iter().find(|(u, _)| *u == c).map_or(c, |(_, a)| *a))
+        .collect()
 }
 
 pub struct Table(pub TableOptions);
@@ -86,6 +114,14 @@ impl Render for Table {
             }
             self.domain(doc, report, &mut out);
         }
+        let exit = self.0.exit.map_or_else(String::new, |e| {
+            format!(" · exit {} ({})", e.code(), e.describe())
+        });
+        let footer = format!("mailcheck explain CODE · --format json|markdown{exit}");
+        self.wrap(&mut out, "", 0, &self.dim(&footer));
+        if self.0.ascii {
+            out = to_ascii(&out);
+        }
         w.write_all(out.as_bytes())
     }
 }
@@ -149,7 +185,6 @@ impl Table {
         self.records(r, out);
         self.findings(r, out);
         self.to_do(r, out);
-        let _ = writeln!(out, "{}", self.dim("every fact gathered: --format json"));
     }
 
     fn verdict(&self, r: &DomainReport, out: &mut String) {
