@@ -19,9 +19,6 @@ use crate::report::{Counts, Document, DomainReport, SCHEMA_VERSION, SpfReport, S
 use crate::rules::{self, Selection};
 use crate::score;
 
-/// Domains audited at once (bulk runs get their own knob later).
-const CONCURRENT_DOMAINS: usize = 8;
-
 /// What gathering may use besides DNS: the SMTP prober (with its per-run connection cache) and
 /// the blocklists to ask. Shared by every domain of a run.
 pub struct Services {
@@ -108,36 +105,54 @@ pub async fn audit(
     }
 }
 
-/// Audits every domain of the configuration into one document.
-pub async fn run(config: &Config) -> Result<Document, SetupError> {
+/// Audits every domain of the configuration into one document (in input order), calling
+/// `each` with every report as soon as it is done (for streaming and progress).
+pub async fn run_each(
+    config: &Config,
+    mut each: impl FnMut(&DomainReport),
+) -> Result<Document, SetupError> {
     let dns = Dns::new(&config.resolver)?;
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
         dnsbl: config.dnsbl.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let results = stream::iter(&config.domains)
-        .map(|(input, domain)| {
-            audit(
-                &dns,
-                &services,
-                input,
-                domain,
-                config.deadline,
-                &config.selection,
-            )
+    let mut results: Vec<(usize, DomainReport)> = stream::iter(config.domains.iter().enumerate())
+        .map(|(i, (input, domain))| {
+            let (dns, services) = (&dns, &services);
+            async move {
+                (
+                    i,
+                    audit(
+                        dns,
+                        services,
+                        input,
+                        domain,
+                        config.deadline,
+                        &config.selection,
+                    )
+                    .await,
+                )
+            }
         })
-        .buffered(CONCURRENT_DOMAINS)
+        .buffer_unordered(config.concurrency)
+        .inspect(|(_, report)| each(report))
         .collect()
         .await;
+    results.sort_by_key(|(i, _)| *i);
     Ok(Document {
         schema_version: SCHEMA_VERSION,
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
         resolver: dns.servers().iter().map(ToString::to_string).collect(),
         started,
-        results,
+        results: results.into_iter().map(|(_, r)| r).collect(),
     })
+}
+
+/// Audits every domain of the configuration into one document.
+pub async fn run(config: &Config) -> Result<Document, SetupError> {
+    run_each(config, |_| {}).await
 }
 
 /// `mailcheck spf`: one `check_host()` evaluation.

@@ -19,8 +19,13 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Domains to audit (a bare word without a dot is taken as a subcommand).
-    #[arg(value_name = "DOMAIN", required = true)]
+    #[arg(value_name = "DOMAIN", required_unless_present = "file")]
     pub domains: Vec<String>,
+
+    /// Read domains from FILE (`-` for stdin): one per line, `#` comments and blank lines
+    /// skipped, the first column of a CSV taken; invalid lines are reported, not fatal.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub options: AuditOptions,
@@ -124,6 +129,9 @@ pub struct AuditOptions {
     /// stdout.
     #[arg(short = 'o', long, value_name = "FILE", global = true)]
     pub output: Option<std::path::PathBuf>,
+    /// Domains audited at once.
+    #[arg(long, value_name = "N", default_value_t = 16, global = true)]
+    pub concurrency: usize,
 
     /// No colour in the table (also when `NO_COLOR` is set, or stdout is not a terminal).
     #[arg(long, global = true)]
@@ -213,6 +221,8 @@ pub enum Format {
     Table,
     /// One JSON document (see README for the schema).
     Json,
+    /// One JSON object per domain and line, written as each audit completes.
+    Jsonl,
     /// Markdown, for tickets and pull requests.
     Markdown,
 }

@@ -39,6 +39,10 @@ pub struct Config {
     pub dnsbl: DnsblSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
     pub spf: Option<SpfQuery>,
+    /// Domains audited at once.
+    pub concurrency: usize,
+    /// Lines of `--file` that are not domains, as messages: reported, and exit code 2 at the end.
+    pub rejected: Vec<String>,
     /// Which rules run, at which severity (`--select`, `--ignore`, the config file).
     pub selection: Selection,
     /// Set for `mailcheck rules` and `mailcheck explain`: print the catalogue, audit nothing.
@@ -78,6 +82,10 @@ pub enum UsageError {
     Tries,
     #[error("--sender {0:?}: expected local@domain")]
     Sender(String),
+    #[error("--concurrency must be at least 1")]
+    Concurrency,
+    #[error("reading {0}: {1}")]
+    File(String, std::io::Error),
     #[error("--{0} {1:?}: {2}")]
     Name(&'static str, String, DomainError),
     #[error("{0}")]
@@ -104,7 +112,10 @@ impl Config {
         let demo = matches!(cli.command, Some(Command::Demo));
         #[cfg(not(feature = "lab"))]
         let demo = false;
-        let domains = audited(cli)?;
+        let (domains, rejected) = domain_inputs(cli)?;
+        if o.concurrency == 0 {
+            return Err(UsageError::Concurrency);
+        }
         if let Some(path) = &o.output {
             crate::output::check_target(path).map_err(UsageError::Output)?;
         }
@@ -186,12 +197,44 @@ impl Config {
             quiet: o.quiet,
             fail_on: o.fail_on,
             spf,
+            concurrency: o.concurrency,
+            rejected,
             selection,
             catalogue,
             demo,
             output: o.output.clone(),
         })
     }
+}
+
+/// Domains with the text each was given as.
+type Inputs = Vec<(String, Domain)>;
+
+/// The domains of the arguments and of `--file`, each once, with the file's rejected lines.
+fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
+    #[cfg(feature = "lab")]
+    if matches!(cli.command, Some(Command::Demo)) {
+        return Ok((demo_domains()?, Vec::new()));
+    }
+    let (inputs, forced) = match &cli.command {
+        Some(Command::Check { domains }) => (domains, true),
+        #[cfg(feature = "lab")]
+        Some(Command::Lab { .. } | Command::Demo) => (&cli.domains, false),
+        Some(
+            Command::Spf { .. }
+            | Command::Rules
+            | Command::Explain { .. }
+            | Command::Completions { .. }
+            | Command::Manpage,
+        )
+        | None => (&cli.domains, false),
+    };
+    let mut domains = domains(inputs, forced)?;
+    let rejected = match &cli.file {
+        Some(path) => read_domain_file(path, &mut domains)?,
+        None => Vec::new(),
+    };
+    Ok((domains, rejected))
 }
 
 /// Whether the locale says UTF-8 (POSIX order: `LC_ALL`, then `LC_CTYPE`, then `LANG`). With
@@ -233,21 +276,54 @@ fn servers(resolvers: &[String]) -> Result<Option<Vec<SocketAddr>>, UsageError> 
         .map(Some)
 }
 
-/// The domains to audit: the arguments (a bare word is a subcommand unless under `check`), or
-/// for `mailcheck demo` the demo's.
-fn audited(cli: &Cli) -> Result<Vec<(String, Domain)>, UsageError> {
-    match &cli.command {
-        Some(Command::Check { domains: names }) => domains(names, true),
-        #[cfg(feature = "lab")]
-        Some(Command::Demo) => {
-            let names: Vec<String> = crate::demo::DOMAINS
-                .iter()
-                .map(|d| (*d).to_owned())
-                .collect();
-            domains(&names, false)
-        }
-        _ => domains(&cli.domains, false),
+/// `mailcheck demo`'s domains.
+#[cfg(feature = "lab")]
+fn demo_domains() -> Result<Vec<(String, Domain)>, UsageError> {
+    let names: Vec<String> = crate::demo::DOMAINS
+        .iter()
+        .map(|d| (*d).to_owned())
+        .collect();
+    domains(&names, false)
+}
+
+/// Adds the domains of a `--file` (or stdin for `-`) to `domains`, each once; returns a message
+/// for every line that is not a domain.
+fn read_domain_file(
+    path: &std::path::Path,
+    domains: &mut Vec<(String, Domain)>,
+) -> Result<Vec<String>, UsageError> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
     }
+    .map_err(|e| UsageError::File(path.display().to_string(), e))?;
+    let mut rejected = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        match Domain::parse(entry) {
+            Ok(d) if !d.is_multi_label() => rejected.push(format!(
+                "{}:{}: {entry:?} is a single label, not a domain",
+                path.display(),
+                n + 1
+            )),
+            Ok(d) => {
+                if !domains.iter().any(|(_, x)| *x == d) {
+                    domains.push((entry.to_owned(), d));
+                }
+            }
+            Err(e) => rejected.push(format!("{}:{}: {e}", path.display(), n + 1)),
+        }
+    }
+    Ok(rejected)
 }
 
 /// `mailcheck rules` / `explain`: what to print, when that is the command.

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 use anyhow::Context as _;
+use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -76,7 +77,7 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         let report = runtime.block_on(mailcheck::audit::spf(config, query))?;
         emit(config.output.as_deref(), config.quiet, |out| {
             match config.format {
-                Format::Json => report.render_json(out),
+                Format::Json | Format::Jsonl => report.render_json(out),
                 Format::Table | Format::Markdown => report.render_text(out),
             }
         })?;
@@ -102,12 +103,25 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     } else {
         config
     };
+    for line in &config.rejected {
+        eprintln!("mailcheck: skipped {line}");
+    }
+    let progress = progress_bar(config);
+    let stream = config.format == Format::Jsonl && !config.quiet && config.output.is_none();
     let doc = runtime.block_on(async {
+        let each = |r: &mailcheck::report::DomainReport| {
+            progress.inc(1);
+            if stream {
+                // One whole line per domain, flushed as it completes.
+                let _ = mailcheck::report::write_jsonl(r, &mut io::stdout().lock());
+            }
+        };
         tokio::select! {
-            doc = mailcheck::audit::run(config) => doc.map(Some),
+            doc = mailcheck::audit::run_each(config, each) => doc.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
         }
     })?;
+    progress.finish_and_clear();
     let Some(doc) = doc else {
         return Ok(ExitStatus::Interrupted);
     };
@@ -128,14 +142,43 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
             ascii: config.ascii,
             exit: Some(status),
         })),
-        Format::Json => Box::new(Json),
+        Format::Json | Format::Jsonl => Box::new(Json),
         Format::Markdown => Box::new(Markdown),
     };
-    emit(config.output.as_deref(), config.quiet, |out| {
-        renderer.render(&doc, out)
+    // JSON Lines already went to stdout as each domain completed; to a file, they go now.
+    if !stream {
+        emit(config.output.as_deref(), config.quiet, |out| {
+            if config.format == Format::Jsonl {
+                doc.results
+                    .iter()
+                    .try_for_each(|r| mailcheck::report::write_jsonl(r, out))
+            } else {
+                renderer.render(&doc, out)
+            }
+        })
+        .context("writing the report")?;
+    }
+    Ok(if config.rejected.is_empty() {
+        status
+    } else {
+        status.max(ExitStatus::Usage)
     })
-    .context("writing the report")?;
-    Ok(status)
+}
+
+/// A progress bar on stderr for runs of several domains, hidden when stderr is not a terminal
+/// or with `--quiet`.
+fn progress_bar(config: &Config) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if config.quiet || config.domains.len() < 2 || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(config.domains.len() as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} domains · {per_sec} · eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// `completions SHELL` and `manpage`: generated from the clap definition, nothing else read.

@@ -147,16 +147,18 @@ impl Catalogue {
             .filter(|r| matches!(selection.state(r), RuleState::Run(_)))
             .collect();
         let text = match (self, format) {
-            (Self::Rules, Format::Json) => json(&RuleList {
+            (Self::Rules, Format::Json | Format::Jsonl) => json(&RuleList {
                 schema_version: SCHEMA_VERSION,
                 rules: listed.iter().map(|r| RuleDoc::from(*r)).collect(),
             })?,
             (Self::Rules, Format::Markdown) => rules_markdown(&listed),
             (Self::Rules, Format::Table) => rules_table(&listed),
-            (Self::Explain(Topic::Rule(r)), Format::Json) => json(&RuleDoc::from(r))?,
+            (Self::Explain(Topic::Rule(r)), Format::Json | Format::Jsonl) => {
+                json(&RuleDoc::from(r))?
+            }
             (Self::Explain(Topic::Rule(r)), Format::Markdown) => rule_markdown(r, "#"),
             (Self::Explain(Topic::Rule(r)), Format::Table) => rule_text(r, width),
-            (Self::Explain(Topic::Scoring), Format::Json) => json(&score::model())?,
+            (Self::Explain(Topic::Scoring), Format::Json | Format::Jsonl) => json(&score::model())?,
             (Self::Explain(Topic::Scoring), Format::Markdown) => {
                 format!(
                     "# Scoring\n\n{}",

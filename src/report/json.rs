@@ -12,3 +12,10 @@ impl Render for Json {
         writeln!(w)
     }
 }
+
+/// `--format jsonl`: one domain's report as one line, flushed, so a reader sees whole lines only.
+pub fn write_jsonl(report: &super::DomainReport, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, report)?;
+    writeln!(w)?;
+    w.flush()
+}

@@ -51,7 +51,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
-pub use json::Json;
+pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
 pub use spf::SpfReport;

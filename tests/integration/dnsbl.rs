@@ -263,12 +263,12 @@ async fn a_dqs_key_switches_to_the_dqs_zones_and_stays_private() {
         &[("MAILCHECK_SPAMHAUS_DQS_KEY", "labkey")],
     )
     .await;
-    assert_eq!(
+    // Asked (a retry after a slow answer on a loaded machine may ask twice).
+    assert!(
         lab.queries(
             &format!("{}.labkey.zen.dq.spamhaus.net", rev("::ffff:7f00:2")),
             "A"
-        ),
-        1
+        ) >= 1
     );
     assert_eq!(
         lab.queries(&format!("{}.zen.spamhaus.org", rev("::ffff:7f00:2")), "A"),

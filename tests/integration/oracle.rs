@@ -468,3 +468,127 @@ async fn mail_auth_agrees_on_the_spf_fixtures_except_where_documented() {
         "unexplained: {unexplained:#?}\nstale: {stale:?}"
     );
 }
+
+/// The policy mail-auth's RFC 9989 walk should apply to `domain`, read from our own facts:
+/// the record at the discovered policy domain, `p` for the domain's own record, `sp` (else `p`)
+/// when inherited, `t=y` one step weaker (RFC 9989 §4.7). mail-auth reports "no policy" as
+/// `none`, so no record reads `none` here too.
+fn expected_policy(f: &mailcheck::facts::Facts) -> String {
+    let d = &f.dmarc;
+    let Some(at) = d.discovery.policy_domain.as_deref() else {
+        return "none".into();
+    };
+    let records = if at == f.domain.as_str() {
+        &d.records
+    } else {
+        &d.walk.iter().find(|s| s.domain == at).unwrap().records
+    };
+    let r = &records[0];
+    let inherited = at != f.domain.as_str();
+    let tag = if inherited {
+        r.tag("sp").or_else(|| r.tag("p"))
+    } else {
+        r.tag("p")
+    };
+    let mut policy = match tag.map(str::to_ascii_lowercase) {
+        Some(p) => p,
+        None if r.tag("rua").is_some() => "none".into(),
+        None => return "none".into(),
+    };
+    if r.tag("t").is_some_and(|t| t.eq_ignore_ascii_case("y")) {
+        policy = match policy.as_str() {
+            "reject" => "quarantine".into(),
+            _ => "none".into(),
+        };
+    }
+    policy
+}
+
+/// DMARC fixtures where mail-auth reads the records differently, and why.
+const DMARC_DEVIATIONS: &[(&str, &str)] = &[
+    (
+        "dmarcbadvalue.test",
+        "mail-auth discards the whole record for an invalid adkim= value; mailcheck applies p= \
+         and warns (DMARC009) that receivers differ on this",
+    ),
+    (
+        "dmarctwo.test",
+        "mail-auth applies the first of two records; RFC 7489 applies none and RFC 9989 skips \
+         both and walks on (DMARC003 says so)",
+    ),
+];
+
+#[tokio::test]
+async fn mail_auth_finds_the_same_dmarc_policy_through_the_tree_walk() {
+    use mail_auth::AuthenticatedMessage;
+    use mail_auth::SpfOutput;
+    use mail_auth::dmarc::verify::DmarcParameters;
+    use mailcheck::domain::Domain;
+
+    let lab = crate::support::lab().await;
+    let auth = oracle(&lab);
+    let services = crate::support::dns_only_services();
+    let mut domains: Vec<String> = std::fs::read_dir(mailcheck::lab::fixture_dir())
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".zone")
+                .map(str::to_owned)
+        })
+        .filter(|d| {
+            d.starts_with("dmarc")
+                || ["good.test", "nodmarc.test", "parked.test"].contains(&d.as_str())
+        })
+        .collect();
+    domains.extend([
+        "sub.dmarcparent.test".to_owned(),
+        "b.psdtest.test".to_owned(),
+        "x.b.psdtest.test".to_owned(),
+    ]);
+    domains.sort();
+    let mut compared = 0;
+    let mut disagreements = Vec::new();
+    for domain in &domains {
+        let parsed = Domain::parse(domain).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let facts = mailcheck::audit::gather(&dns(lab.addr()), &services, &parsed, deadline).await;
+        if facts.dmarc.lookup.failure().is_some() {
+            continue; // dmarcservfail: no policy to compare, by design
+        }
+        let raw = format!("From: alice@{domain}\r\nSubject: oracle\r\n\r\nhello\r\n");
+        let message = AuthenticatedMessage::parse(raw.as_bytes()).unwrap();
+        let spf = SpfOutput::new(domain.clone());
+        let out = auth
+            .verify_dmarc(DmarcParameters::new(&message, &[], domain, &spf))
+            .await;
+        let theirs = format!("{:?}", out.policy()).to_ascii_lowercase();
+        let ours = expected_policy(&facts);
+        if ours != theirs {
+            disagreements.push(format!("{domain}: mailcheck {ours}, mail-auth {theirs}"));
+        }
+        compared += 1;
+    }
+    assert!(compared >= 20, "compared {compared} domains");
+    let documented: Vec<String> = DMARC_DEVIATIONS
+        .iter()
+        .map(|(d, _)| (*d).to_owned())
+        .collect();
+    let unexplained: Vec<_> = disagreements
+        .iter()
+        .filter(|d| !documented.iter().any(|k| d.starts_with(&format!("{k}:"))))
+        .collect();
+    let stale: Vec<_> = documented
+        .iter()
+        .filter(|k| {
+            !disagreements
+                .iter()
+                .any(|d| d.starts_with(&format!("{k}:")))
+        })
+        .collect();
+    assert!(
+        unexplained.is_empty() && stale.is_empty(),
+        "unexplained: {unexplained:#?}\nstale: {stale:?}"
+    );
+}

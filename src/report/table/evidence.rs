@@ -102,10 +102,25 @@ impl Table {
         if let NodeState::Record { .. } = f.spf.tree.state {
             self.spf_tree(out, &f.spf.tree);
         }
-        let dmarc: Vec<String> = match &f.dmarc.lookup {
+        let mut dmarc: Vec<String> = match &f.dmarc.lookup {
             Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
             _ => f.dmarc.records.iter().map(|d| d.text.clone()).collect(),
         };
+        if let Lookup::Found { cnames, .. } = &f.dmarc.lookup
+            && let Some(last) = cnames.last()
+        {
+            dmarc.push(format!(
+                "(through CNAME {} → {})",
+                cnames[0].name, last.target
+            ));
+        }
+        if f.dmarc.records.is_empty()
+            && let Some(at) = f.dmarc.discovery.policy_domain.as_deref()
+            && let Some(step) = f.dmarc.walk.iter().find(|s| s.domain == at)
+            && let [record] = step.records.as_slice()
+        {
+            dmarc.push(format!("(inherited from _dmarc.{at}) {}", record.text));
+        }
         self.record_lines(out, "DMARC", &dmarc);
         out.push('\n');
     }

@@ -343,6 +343,10 @@ impl Table {
             }
             self.wrap(out, pad, TEXT_COL, &format!("Fix: {}", f.remediation));
         }
+        // The exact record (JSON's `fix` holds it on one line, for copying).
+        for line in f.fix.iter().flat_map(|x| x.lines()) {
+            self.wrap(out, pad, TEXT_COL, &format!("Publish: {}", sanitize(line)));
+        }
         self.wrap(out, pad, TEXT_COL, &self.dim(&f.reference));
     }
 

@@ -7,21 +7,18 @@ use crate::dns::Lookup;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-fn fail_if_any(violations: Vec<String>) -> Outcome {
-    if violations.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail(
-            violations
-                .into_iter()
-                .map(|message| Violation {
-                    message,
-                    subject: None,
-                    fix: None,
-                })
-                .collect(),
-        )
-    }
+/// Pass, or a failure with one violation per message.
+fn fail_if_any(messages: Vec<String>) -> Outcome {
+    Outcome::of(
+        messages
+            .into_iter()
+            .map(|message| Violation {
+                message,
+                subject: None,
+                fix: None,
+            })
+            .collect(),
+    )
 }
 
 /// The tags of the domain's own record, when it has exactly one that parsed.

@@ -10,22 +10,6 @@ use crate::checks::spf::tree::{Node, NodeState, TermOutcome};
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-fn violation(message: String, subject: &str) -> Violation {
-    Violation {
-        message,
-        subject: Some(subject.to_owned()),
-        fix: None,
-    }
-}
-
-fn fail_if_any(violations: Vec<Violation>) -> Outcome {
-    if violations.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail(violations)
-    }
-}
-
 pub static SPF_SYNTAX: Rule = Rule {
     code: "SPF003",
     name: "spf-syntax-error",
@@ -44,16 +28,16 @@ pub static SPF_SYNTAX: Rule = Rule {
 
 fn spf_syntax(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.walk()
                 .into_iter()
                 .filter_map(|n| match &n.state {
-                    NodeState::Invalid { error, .. } => Some(violation(
+                    NodeState::Invalid { error, .. } => Some(Violation::at(
+                        &n.domain,
                         format!(
                             "{}: {} — the term {:?} at byte {}",
                             n.domain, error.reason, error.term, error.position
                         ),
-                        &n.domain,
                     )),
                     _ => None,
                 })
@@ -197,17 +181,17 @@ pub static SPF_INCLUDE_LOOP: Rule = Rule {
 
 fn spf_include_loop(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter(|(_, t)| t.child.as_ref().is_some_and(|c| c.state == NodeState::Loop))
                 .map(|(n, t)| {
-                    violation(
+                    Violation::at(
+                        &n.domain,
                         format!(
                             "{} in {} leads back to a record already on the path",
                             t.term, n.domain
                         ),
-                        &n.domain,
                     )
                 })
                 .collect(),
@@ -232,7 +216,7 @@ pub static SPF_INCLUDE_WITHOUT_SPF: Rule = Rule {
 
 fn spf_include_without_spf(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter_map(|(n, t)| {
@@ -243,9 +227,9 @@ fn spf_include_without_spf(f: &Facts) -> Outcome {
                         NodeState::Multiple { texts } => format!("has {} SPF records", texts.len()),
                         _ => return None,
                     };
-                    Some(violation(
-                        format!("{} in {}: {} {why}", t.term, n.domain, child.domain),
+                    Some(Violation::at(
                         &n.domain,
+                        format!("{} in {}: {} {why}", t.term, n.domain, child.domain),
                     ))
                 })
                 .collect(),
@@ -278,6 +262,25 @@ fn directives(root: &Node) -> Vec<(String, String, Qualifier, Mechanism)> {
         .collect()
 }
 
+/// One violation per directive anywhere in the tree that `hit` selects.
+fn directives_matching(
+    f: &Facts,
+    what: &str,
+    hit: impl Fn(Qualifier, &Mechanism) -> bool,
+) -> Outcome {
+    with_tree(f, |root| {
+        Outcome::of(
+            directives(root)
+                .into_iter()
+                .filter(|(_, _, q, m)| hit(*q, m))
+                .map(|(domain, text, _, _)| {
+                    Violation::at(&domain, format!("{text} in {domain} {what}"))
+                })
+                .collect(),
+        )
+    })
+}
+
 pub static SPF_ALLOWS_ALL: Rule = Rule {
     code: "SPF008",
     name: "spf-allows-all",
@@ -294,27 +297,14 @@ pub static SPF_ALLOWS_ALL: Rule = Rule {
 };
 
 fn spf_allows_all(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        fail_if_any(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, q, m)| {
-                    *q == Qualifier::Pass
-                        && matches!(
-                            m,
-                            Mechanism::All
-                                | Mechanism::Ip4 { prefix: 0, .. }
-                                | Mechanism::Ip6 { prefix: 0, .. }
-                        )
-                })
-                .map(|(domain, text, _, _)| {
-                    violation(
-                        format!("{text} in {domain} lets any host pass SPF"),
-                        &domain,
-                    )
-                })
-                .collect(),
-        )
+    directives_matching(f, "lets any host pass SPF", |q, m| {
+        q == Qualifier::Pass
+            && matches!(
+                m,
+                Mechanism::All
+                    | Mechanism::Ip4 { prefix: 0, .. }
+                    | Mechanism::Ip6 { prefix: 0, .. }
+            )
     })
 }
 
@@ -334,23 +324,12 @@ pub static SPF_WIDE_RANGE: Rule = Rule {
 };
 
 fn spf_wide_range(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        fail_if_any(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, q, m)| {
-                    *q != Qualifier::Fail
-                        && matches!(
-                            m,
-                            Mechanism::Ip4 { prefix: 1..=16, .. }
-                                | Mechanism::Ip6 { prefix: 1..=32, .. }
-                        )
-                })
-                .map(|(domain, text, _, _)| {
-                    violation(format!("{text} in {domain} is a very wide range"), &domain)
-                })
-                .collect(),
-        )
+    directives_matching(f, "is a very wide range", |q, m| {
+        q != Qualifier::Fail
+            && matches!(
+                m,
+                Mechanism::Ip4 { prefix: 1..=16, .. } | Mechanism::Ip6 { prefix: 1..=32, .. }
+            )
     })
 }
 
@@ -369,15 +348,7 @@ pub static SPF_PTR: Rule = Rule {
 };
 
 fn spf_ptr(f: &Facts) -> Outcome {
-    with_tree(f, |root| {
-        fail_if_any(
-            directives(root)
-                .into_iter()
-                .filter(|(_, _, _, m)| matches!(m, Mechanism::Ptr { .. }))
-                .map(|(domain, text, _, _)| violation(format!("{text} in {domain}"), &domain))
-                .collect(),
-        )
-    })
+    directives_matching(f, "uses ptr", |_, m| matches!(m, Mechanism::Ptr { .. }))
 }
 
 pub static SPF_MACROS: Rule = Rule {
@@ -397,14 +368,14 @@ pub static SPF_MACROS: Rule = Rule {
 
 fn spf_macros(f: &Facts) -> Outcome {
     with_tree(f, |root| {
-        fail_if_any(
+        Outcome::of(
             root.edges()
                 .into_iter()
                 .filter(|(_, t)| t.outcome == TermOutcome::Macro)
                 .map(|(n, t)| {
-                    violation(
-                        format!("{} in {} depends on the sender", t.term, n.domain),
+                    Violation::at(
                         &n.domain,
+                        format!("{} in {} depends on the sender", t.term, n.domain),
                     )
                 })
                 .collect(),
@@ -439,19 +410,19 @@ fn spf_duplicate_include(f: &Facts) -> Outcome {
                 continue;
             }
             if seen.contains(&child.domain.as_str()) {
-                dup.push(violation(
+                dup.push(Violation::at(
+                    &n.domain,
                     format!(
                         "{} in {} is included again (it costs {} lookups each time)",
                         t.term,
                         n.domain,
                         Node::term_cost(t)
                     ),
-                    &n.domain,
                 ));
             } else {
                 seen.push(&child.domain);
             }
         }
-        fail_if_any(dup)
+        Outcome::of(dup)
     })
 }

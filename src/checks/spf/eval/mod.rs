@@ -262,18 +262,10 @@ impl Evaluator<'_> {
         in_include: bool,
     ) -> Step {
         for (term, qualifier, mechanism) in record.directives() {
-            if mechanism.queries_dns() {
-                self.lookups += 1;
-                if self.lookups > LOOKUP_LIMIT {
-                    return Step::end(
-                        SpfResult::PermError,
-                        path,
-                        format!(
-                            "{} needs DNS lookup {} of at most {LOOKUP_LIMIT}",
-                            term.text, self.lookups
-                        ),
-                    );
-                }
+            if mechanism.queries_dns()
+                && let Err(Abort(result, reason)) = self.count_lookup(&term.text)
+            {
+                return Step::end(result, path, reason);
             }
             match self.mechanism(domain, mechanism, &path).await {
                 Ok(Some(inner)) => {
@@ -298,16 +290,8 @@ impl Evaluator<'_> {
             }
         }
         if let (Some(target), false) = (record.redirect(), record.has_all()) {
-            self.lookups += 1;
-            if self.lookups > LOOKUP_LIMIT {
-                return Step::end(
-                    SpfResult::PermError,
-                    path,
-                    format!(
-                        "redirect= needs DNS lookup {} of at most {LOOKUP_LIMIT}",
-                        self.lookups
-                    ),
-                );
+            if let Err(Abort(result, reason)) = self.count_lookup("redirect=") {
+                return Step::end(result, path, reason);
             }
             let target = self.expand(target, domain).await;
             let step = self.check(target.clone(), path.clone(), in_include).await;
@@ -325,6 +309,21 @@ impl Evaluator<'_> {
             path,
             format!("no term of {domain} matched"),
         )
+    }
+
+    /// Counts one DNS-querying term or redirect against the limit of 10 (§4.6.4).
+    fn count_lookup(&mut self, what: &str) -> Result<(), Abort> {
+        self.lookups += 1;
+        if self.lookups > LOOKUP_LIMIT {
+            return Err(Abort(
+                SpfResult::PermError,
+                format!(
+                    "{what} needs DNS lookup {} of at most {LOOKUP_LIMIT}",
+                    self.lookups
+                ),
+            ));
+        }
+        Ok(())
     }
 
     async fn target(&mut self, spec: Option<&MacroString>, domain: &str) -> Result<String, Abort> {
