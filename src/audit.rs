@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::checks::dkim::{self, DkimSettings};
 use crate::checks::dnsbl::{self, DnsblSettings};
 use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
@@ -27,12 +28,13 @@ const CONCURRENT_DOMAINS: usize = 8;
 pub struct Services {
     pub smtp: Prober,
     pub dnsbl: DnsblSettings,
+    pub dkim: DkimSettings,
 }
 
 /// Gathers every fact about one domain. Independent lookups and probes run concurrently: the
 /// mail-host work starts as soon as the MX answer is in, alongside the SPF and DMARC walks.
 pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
-    let (canary, (mx, helo, ptr, smtp, dnsbl), (txt, (tree, exp)), type99, dmarc, ()) = tokio::join!(
+    let (canary, (mx, helo, ptr, smtp, dnsbl), (txt, (tree, exp)), type99, dmarc, dkim, ()) = tokio::join!(
         dns.ns(CANARY_NAME),
         async {
             let mx = mx::gather(dns, domain).await;
@@ -58,6 +60,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         },
         spf::type99(dns, domain),
         dmarc::gather(dns, domain),
+        dkim::gather(dns, &services.dkim, domain),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
@@ -72,6 +75,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
             helo,
         },
         dmarc,
+        dkim,
         ptr,
         smtp,
         dnsbl,
@@ -113,6 +117,7 @@ pub async fn run(config: &Config) -> Result<Document, SetupError> {
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
         dnsbl: config.dnsbl.clone(),
+        dkim: config.dkim.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let results = stream::iter(&config.domains)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::checks::dkim::DkimSettings;
 use crate::checks::dnsbl::DnsblSettings;
 use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
 use crate::cli::{Cli, Command, FailOn, Format, Trust};
@@ -31,6 +32,7 @@ pub struct Config {
     pub fail_on: FailOn,
     pub smtp: SmtpSettings,
     pub dnsbl: DnsblSettings,
+    pub dkim: DkimSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
     pub spf: Option<SpfQuery>,
 }
@@ -68,6 +70,10 @@ pub enum UsageError {
     Name(&'static str, String, DomainError),
     #[error("{0}")]
     Trust(String),
+    #[error(
+        "--dkim-selector {0:?}: expected one or more DNS labels (letters, digits, hyphens, underscores), without ._domainkey"
+    )]
+    Selector(String),
     #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
     DqsKey,
 }
@@ -134,7 +140,15 @@ impl Config {
             Ok(_) => return Err(UsageError::DqsKey),
             Err(_) => None,
         };
+        let mut selectors = Vec::new();
+        for s in &o.dkim_selector {
+            if !valid_selector(s) {
+                return Err(UsageError::Selector(s.clone()));
+            }
+            selectors.push(s.to_ascii_lowercase());
+        }
         Ok(Self {
+            dkim: DkimSettings { selectors },
             smtp: SmtpSettings {
                 enabled: !o.no_smtp,
                 port: o.smtp_port,
@@ -211,6 +225,19 @@ fn spf_query(cli: &Cli) -> Result<Option<SpfQuery>, UsageError> {
     }))
 }
 
+/// A DKIM selector: dot-separated labels (RFC 6376 §3.1), the name below `_domainkey`.
+fn valid_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.to_ascii_lowercase().contains("_domainkey")
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 fn seconds(flag: &'static str, text: &str) -> Result<Duration, UsageError> {
     text.parse::<f64>()
         .ok()
@@ -242,6 +269,16 @@ mod tests {
         assert_eq!(parse_resolver("[::1]:5300"), "[::1]:5300".parse().ok());
         assert_eq!(parse_resolver("dns.google"), None);
         assert_eq!(parse_resolver("127.0.0.1:0"), None);
+    }
+
+    #[test]
+    fn selectors_are_labels() {
+        assert!(valid_selector("selector1"));
+        assert!(valid_selector("2024-01.mail"));
+        assert!(!valid_selector(""));
+        assert!(!valid_selector("a..b"));
+        assert!(!valid_selector("s1._domainkey.example.com"));
+        assert!(!valid_selector("bad selector"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::dkim::DkimFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
@@ -23,6 +24,8 @@ pub struct Facts {
     pub txt: Lookup<Vec<Txt>>,
     pub spf: SpfFacts,
     pub dmarc: DmarcFacts,
+    /// DKIM keys at the selectors tried.
+    pub dkim: DkimFacts,
     /// Reverse DNS of every distinct MX address.
     pub ptr: Vec<PtrFacts>,
     /// The SMTP/STARTTLS probe of every (MX host, address).

@@ -6,6 +6,7 @@
 //! on every run.
 
 mod bl;
+mod dkim;
 mod dmarc;
 mod dns;
 mod mx;
@@ -123,6 +124,22 @@ pub static RULES: &[&Rule] = &[
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,
     &bl::BLOCKLIST_UNUSABLE,
+    &dkim::DKIM_NOT_FOUND,
+    &dkim::DKIM_SELECTOR_MISSING,
+    &dkim::keys::DKIM_INVALID,
+    &dkim::keys::DKIM_KEY_WEAK,
+    &dkim::keys::DKIM_KEY_1024,
+    &dkim::keys::DKIM_KEY_HUGE,
+    &dkim::keys::DKIM_ED25519_ONLY,
+    &dkim::keys::DKIM_REVOKED,
+    &dkim::keys::DKIM_TESTING,
+    &dkim::keys::DKIM_SHA1_ONLY,
+    &dkim::keys::DKIM_NO_SUBDOMAINS,
+    &dkim::keys::DKIM_SERVICE,
+    &dkim::keys::DKIM_MULTIPLE,
+    &dkim::DKIM_CNAME_DANGLING,
+    &dkim::keys::DKIM_KEY_TYPE,
+    &dkim::DKIM_CNAME_NO_KEY,
     &dmarc::DMARC_MISSING,
     &dmarc::DMARC_POLICY_NONE,
     &dmarc::DMARC_MULTIPLE,

@@ -3,6 +3,7 @@
 
 mod certs;
 mod cli;
+mod dkim;
 mod dns;
 mod dnsbl;
 mod faults;

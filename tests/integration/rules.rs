@@ -14,6 +14,21 @@ fn soon() -> Instant {
 
 /// Each rule code and a fixture domain on which it must fire.
 const TRIGGERS: &[(&str, &str)] = &[
+    ("DKIM001", "nospf.test"),
+    ("DKIM003", "dkimbad.test"),
+    ("DKIM004", "dkimbad.test"),
+    ("DKIM005", "dkimbad.test"),
+    ("DKIM006", "dkimbad.test"),
+    ("DKIM007", "dkimed.test"),
+    ("DKIM008", "dkimbad.test"),
+    ("DKIM009", "dkimbad.test"),
+    ("DKIM010", "dkimbad.test"),
+    ("DKIM011", "dkimbad.test"),
+    ("DKIM012", "dkimbad.test"),
+    ("DKIM013", "dkimbad.test"),
+    ("DKIM014", "dkimbad.test"),
+    ("DKIM015", "dkimbad.test"),
+    ("DKIM016", "dkimbad.test"),
     ("DNS001", "missing.test"),
     ("DMARC001", "nodmarc.test"),
     ("DMARC002", "dmarcnone.test"),
@@ -79,6 +94,7 @@ const LIVE_TRIGGERS: &[(&str, &str)] = &[
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
+    ("DKIM002", "dkim::a_named_selector_without_a_key"),
     ("MX012", "smtp::metadata_addresses_are_never_contacted"),
     ("PTR004", "ptr::greeting_name_differs_from_ptr"),
     ("TLS001", "faults::no_starttls"),
@@ -123,6 +139,7 @@ fn every_rule_has_a_trigger() {
 fn live_triggers_name_tests_that_exist() {
     let sources = [
         ("smtp", include_str!("smtp.rs")),
+        ("dkim", include_str!("dkim.rs")),
         ("dnsbl", include_str!("dnsbl.rs")),
         ("ptr", include_str!("ptr.rs")),
         ("certs", include_str!("certs.rs")),
