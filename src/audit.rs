@@ -11,7 +11,7 @@ use crate::checks::dnsbl::{self, DnsblSettings};
 use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
-use crate::checks::{dmarc, mx, ptr};
+use crate::checks::{dmarc, mx, policy_txt, ptr};
 use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
@@ -34,7 +34,17 @@ pub struct Services {
 /// Gathers every fact about one domain. Independent lookups and probes run concurrently: the
 /// mail-host work starts as soon as the MX answer is in, alongside the SPF and DMARC walks.
 pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
-    let (canary, (mx, helo, ptr, smtp, dnsbl), (txt, (tree, exp)), type99, dmarc, dkim, ()) = tokio::join!(
+    let (
+        canary,
+        (mx, helo, ptr, smtp, dnsbl),
+        (txt, (tree, exp)),
+        type99,
+        dmarc,
+        dkim,
+        mta_sts,
+        tls_rpt,
+        (),
+    ) = tokio::join!(
         dns.ns(CANARY_NAME),
         async {
             let mx = mx::gather(dns, domain).await;
@@ -61,6 +71,8 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         spf::type99(dns, domain),
         dmarc::gather(dns, domain),
         dkim::gather(dns, &services.dkim, domain),
+        policy_txt::gather_sts(dns, domain),
+        policy_txt::gather_rpt(dns, domain),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
@@ -76,6 +88,8 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         },
         dmarc,
         dkim,
+        mta_sts,
+        tls_rpt,
         ptr,
         smtp,
         dnsbl,

@@ -7,6 +7,7 @@ use crate::checks::dkim::DkimFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
+use crate::checks::policy_txt::{MtaStsFacts, PolicyTxtFacts};
 use crate::checks::ptr::PtrFacts;
 use crate::checks::smtp::SmtpFacts;
 use crate::checks::spf::SpfFacts;
@@ -26,6 +27,10 @@ pub struct Facts {
     pub dmarc: DmarcFacts,
     /// DKIM keys at the selectors tried.
     pub dkim: DkimFacts,
+    /// MTA-STS (RFC 8461): the `_mta-sts` record.
+    pub mta_sts: MtaStsFacts,
+    /// TLS-RPT (RFC 8460): the `_smtp._tls` record.
+    pub tls_rpt: PolicyTxtFacts,
     /// Reverse DNS of every distinct MX address.
     pub ptr: Vec<PtrFacts>,
     /// The SMTP/STARTTLS probe of every (MX host, address).

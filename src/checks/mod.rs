@@ -5,6 +5,7 @@ pub mod dkim;
 pub mod dmarc;
 pub mod dnsbl;
 pub mod mx;
+pub mod policy_txt;
 pub mod ptr;
 pub mod smtp;
 pub mod spf;

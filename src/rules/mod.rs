@@ -12,6 +12,7 @@ mod dns;
 mod mx;
 mod ptr;
 mod spf;
+mod sts;
 mod tls;
 
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,10 @@ pub static RULES: &[&Rule] = &[
     &ptr::PTR_NOT_CONFIRMED,
     &ptr::PTR_GENERIC,
     &ptr::PTR_SMTP_NAME,
+    &sts::RPT_INVALID,
+    &sts::RPT_MULTIPLE,
+    &sts::RPT_MISSING,
+    &sts::RPT_CNAME_DANGLING,
     &spf::SPF_MISSING,
     &spf::SPF_MULTIPLE,
     &spf::tree::SPF_SYNTAX,
@@ -198,6 +203,10 @@ pub static RULES: &[&Rule] = &[
     &spf::record::SPF_TYPE99,
     &spf::tree::SPF_DUPLICATE_INCLUDE,
     &spf::record::SPF_HELO_MISSING,
+    &sts::STS_MISSING,
+    &sts::STS_INVALID,
+    &sts::STS_MULTIPLE,
+    &sts::STS_CNAME_DANGLING,
     &tls::STARTTLS_MISSING,
     &tls::HANDSHAKE_FAILED,
     &tls::CERT_EXPIRED,

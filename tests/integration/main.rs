@@ -15,5 +15,6 @@ mod rfc7208;
 mod rules;
 mod smtp;
 mod spf_command;
+mod sts;
 mod support;
 mod table;

@@ -65,6 +65,10 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("PTR001", "ptrbad.test"),
     ("PTR002", "ptrbad.test"),
     ("PTR003", "ptrbad.test"),
+    ("RPT001", "rptbad.test"),
+    ("RPT002", "rptbad.test"),
+    ("RPT003", "stsbad.test"),
+    ("RPT004", "stsbad.test"),
     ("SPF001", "nospf.test"),
     ("SPF002", "twospf.test"),
     ("SPF003", "spfsyntax.test"),
@@ -85,6 +89,10 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("SPF018", "spftype99.test"),
     ("SPF019", "spfdup.test"),
     ("SPF020", "spfhelo.test"),
+    ("STS001", "nospf.test"),
+    ("STS002", "stsbad.test"),
+    ("STS003", "stsbad.test"),
+    ("STS004", "rptbad.test"),
 ];
 
 /// Rules that need live servers (SMTP listeners, blocklist zones) to fire, and the test that
@@ -185,8 +193,9 @@ async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
         .iter()
         .map(|f| f.code.clone())
         .collect();
-    // Only the note that its loopback addresses are allowed by --allow-private.
-    assert_eq!(codes, ["MX013", "MX013"]);
+    // Only the note that its loopback addresses are allowed by --allow-private, and that it
+    // publishes no MTA-STS.
+    assert_eq!(codes, ["MX013", "MX013", "STS001"]);
 }
 
 #[tokio::test]

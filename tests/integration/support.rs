@@ -128,9 +128,10 @@ pub fn all_codes(result: &serde_json::Value) -> Vec<String> {
 
 /// The notes every DNS-only fixture earns from its lab addresses: loopback addresses allowed by
 /// `--allow-private` (MX013) and, for IPv4-only fixtures, no IPv6 (MX008); and the warning
-/// that none of the guessed DKIM selectors has a key (DKIM001), which every fixture without
-/// one earns. Their own tests assert them; the scenario tests look past them.
-pub const LAB_NOTES: &[&str] = &["MX008", "MX013", "DKIM001"];
+/// that none of the guessed DKIM selectors has a key (DKIM001) and the note that no MTA-STS is
+/// published (STS001), which every fixture without them earns. Their own tests assert them;
+/// the scenario tests look past them.
+pub const LAB_NOTES: &[&str] = &["MX008", "MX013", "DKIM001", "STS001"];
 
 /// The codes of a result's findings in report order, without the [`LAB_NOTES`].
 pub fn codes(result: &serde_json::Value) -> Vec<String> {

@@ -108,6 +108,24 @@ impl Table {
         };
         self.record_lines(out, "DMARC", &dmarc);
         self.dkim_line(out, r);
+        for (label, p) in [("MTA-STS", &f.mta_sts.record), ("TLS-RPT", &f.tls_rpt)] {
+            let mut lines: Vec<String> = match &p.lookup {
+                Lookup::Failed(e) => vec![format!("? the TXT lookup {e}")],
+                _ => p.records.iter().map(|d| d.text.clone()).collect(),
+            };
+            if let Some(t) = p.dangling() {
+                lines.push(format!(
+                    "{} is a CNAME to {t}, which does not exist",
+                    p.name
+                ));
+            }
+            if let Lookup::Found { cnames, .. } = &p.lookup {
+                for c in cnames {
+                    lines.push(format!("(through the CNAME {} → {})", c.name, c.target));
+                }
+            }
+            self.record_lines(out, label, &lines);
+        }
         out.push('\n');
     }
 
