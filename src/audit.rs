@@ -43,6 +43,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         dkim,
         mta_sts,
         tls_rpt,
+        bimi,
         (),
     ) = tokio::join!(
         dns.ns(CANARY_NAME),
@@ -73,6 +74,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         dkim::gather(dns, &services.dkim, domain),
         policy_txt::gather_sts(dns, domain),
         policy_txt::gather_rpt(dns, domain),
+        policy_txt::gather_bimi(dns, domain, &services.dkim.bimi_selector),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
@@ -90,6 +92,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         dkim,
         mta_sts,
         tls_rpt,
+        bimi,
         ptr,
         smtp,
         dnsbl,

@@ -155,6 +155,15 @@ pub struct AuditOptions {
     #[arg(long, value_name = "SELECTOR", global = true)]
     pub dkim_selector: Vec<String>,
 
+    /// The BIMI selector whose assertion record is read (`<selector>._bimi.<domain>`).
+    #[arg(
+        long,
+        value_name = "SELECTOR",
+        default_value = "default",
+        global = true
+    )]
+    pub bimi_selector: String,
+
     /// Do not ask the default DNS blocklists.
     #[arg(long, global = true)]
     pub no_blocklists: bool,

@@ -74,6 +74,10 @@ pub enum UsageError {
         "--dkim-selector {0:?}: expected one or more DNS labels (letters, digits, hyphens, underscores), without ._domainkey"
     )]
     Selector(String),
+    #[error(
+        "--bimi-selector {0:?}: expected one or more DNS labels (letters, digits, hyphens, underscores), without ._bimi"
+    )]
+    BimiSelector(String),
     #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
     DqsKey,
 }
@@ -140,15 +144,9 @@ impl Config {
             Ok(_) => return Err(UsageError::DqsKey),
             Err(_) => None,
         };
-        let mut selectors = Vec::new();
-        for s in &o.dkim_selector {
-            if !valid_selector(s) {
-                return Err(UsageError::Selector(s.clone()));
-            }
-            selectors.push(s.to_ascii_lowercase());
-        }
+        let dkim = dkim_settings(&o.dkim_selector, &o.bimi_selector)?;
         Ok(Self {
-            dkim: DkimSettings { selectors },
+            dkim,
             smtp: SmtpSettings {
                 enabled: !o.no_smtp,
                 port: o.smtp_port,
@@ -223,6 +221,24 @@ fn spf_query(cli: &Cli) -> Result<Option<SpfQuery>, UsageError> {
         sender,
         helo,
     }))
+}
+
+/// `--dkim-selector` and `--bimi-selector`, checked and lower-cased.
+fn dkim_settings(dkim: &[String], bimi: &str) -> Result<DkimSettings, UsageError> {
+    let mut selectors = Vec::new();
+    for s in dkim {
+        if !valid_selector(s) {
+            return Err(UsageError::Selector(s.clone()));
+        }
+        selectors.push(s.to_ascii_lowercase());
+    }
+    if !valid_selector(bimi) || bimi.to_ascii_lowercase().contains("_bimi") {
+        return Err(UsageError::BimiSelector(bimi.to_owned()));
+    }
+    Ok(DkimSettings {
+        selectors,
+        bimi_selector: bimi.to_ascii_lowercase(),
+    })
 }
 
 /// A DKIM selector: dot-separated labels (RFC 6376 §3.1), the name below `_domainkey`.

@@ -7,7 +7,7 @@ use crate::checks::dkim::DkimFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
-use crate::checks::policy_txt::{MtaStsFacts, PolicyTxtFacts};
+use crate::checks::policy_txt::{BimiFacts, MtaStsFacts, PolicyTxtFacts};
 use crate::checks::ptr::PtrFacts;
 use crate::checks::smtp::SmtpFacts;
 use crate::checks::spf::SpfFacts;
@@ -31,6 +31,8 @@ pub struct Facts {
     pub mta_sts: MtaStsFacts,
     /// TLS-RPT (RFC 8460): the `_smtp._tls` record.
     pub tls_rpt: PolicyTxtFacts,
+    /// BIMI: the assertion record.
+    pub bimi: BimiFacts,
     /// Reverse DNS of every distinct MX address.
     pub ptr: Vec<PtrFacts>,
     /// The SMTP/STARTTLS probe of every (MX host, address).

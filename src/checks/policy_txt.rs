@@ -152,6 +152,48 @@ pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtF
     gather(dns, domain.child("_smtp._tls"), "TLSRPTv1", check_rpt).await
 }
 
+/// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
+/// document are not fetched yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BimiFacts {
+    pub selector: String,
+    pub record: PolicyTxtFacts,
+}
+
+/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`).
+pub async fn gather_bimi(dns: &Dns, domain: &crate::domain::Domain, selector: &str) -> BimiFacts {
+    BimiFacts {
+        selector: selector.to_owned(),
+        record: gather(
+            dns,
+            domain.child(&format!("{selector}._bimi")),
+            "BIMI1",
+            check_bimi,
+        )
+        .await,
+    }
+}
+
+/// BIMI (draft-brand-indicators-for-message-identification §4.2): `l=` and `a=`, each empty or
+/// one `https://` URI.
+pub fn check_bimi(tags: &[Tag]) -> Result<(), String> {
+    for name in ["l", "a"] {
+        if let Some((_, v)) = tags.iter().find(|(n, _)| n == name) {
+            let lower = v.to_ascii_lowercase();
+            let https = lower
+                .strip_prefix("https://")
+                .is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(','));
+            if !v.is_empty() && !https {
+                return Err(format!("{name}={v:?} is not one https:// URI"));
+            }
+        }
+    }
+    if !tags.iter().any(|(n, _)| n == "l") {
+        return Err("the l= tag (the logo's URI, or empty to decline) is missing".into());
+    }
+    Ok(())
+}
+
 /// MTA-STS (RFC 8461 §3.1): `id` of 1 to 32 letters and digits.
 pub fn check_sts(tags: &[Tag]) -> Result<(), String> {
     match tags.iter().find(|(n, _)| n == "id") {
@@ -209,6 +251,17 @@ mod tests {
         assert!(t("v=STSv1; id=has-dash").is_err());
         assert!(t("v=STSv1; id=123456789012345678901234567890123").is_err());
         assert!(t("v=STSv1; id=1; id=2").is_err());
+    }
+
+    #[test]
+    fn bimi_uris() {
+        let t = |s: &str| parse_tags(s).and_then(|t| check_bimi(&t));
+        assert!(
+            t("v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/vmc.pem").is_ok()
+        );
+        assert!(t("v=BIMI1; l=; a=").is_ok(), "a declination");
+        assert!(t("v=BIMI1; l=http://example.com/logo.svg").is_err());
+        assert!(t("v=BIMI1; a=https://example.com/vmc.pem").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! engine turns outcomes into per-rule [`CheckResult`]s and [`Finding`]s, sorted the same way
 //! on every run.
 
+mod bimi;
 mod bl;
 mod dkim;
 mod dmarc;
@@ -121,6 +122,11 @@ impl Outcome {
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
+    &bimi::BIMI_INVALID,
+    &bimi::BIMI_MULTIPLE,
+    &bimi::BIMI_DMARC_WEAK,
+    &bimi::BIMI_NO_EVIDENCE,
+    &bimi::BIMI_CNAME_DANGLING,
     &bl::IP_LISTED,
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,

@@ -54,10 +54,10 @@ async fn good_domain_passes_everything_and_sends_each_query_once() {
     // name's AAAA is already known): 13 queries, none sent twice (the SPF record's `mx` and the
     // report address's MX reuse the MX answer). Then DKIM: `_domainkey`, the TXT of each
     // built-in selector, and the CNAME of each selector without a key (a dangling delegation
-    // shows only there): 1 + 31 + 30 = 62 more; and the TXT and CNAME of `_mta-sts` and
-    // `_smtp._tls` (neither published): 4 more, 79 in all.
+    // shows only there): 1 + 31 + 30 = 62 more; and the TXT and CNAME of `_mta-sts`,
+    // `_smtp._tls` and `default._bimi` (none published): 6 more, 81 in all.
     let selectors = mailcheck::checks::dkim::SELECTORS.len();
-    let want = 13 + 2 * selectors as u64 + 4;
+    let want = 13 + 2 * selectors as u64 + 6;
     assert_eq!(r["stats"]["dns_queries"], want);
     let log = lab.query_log();
     assert_eq!(log.len() as u64, want, "{log:?}");

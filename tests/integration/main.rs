@@ -1,6 +1,7 @@
 //! Integration tests: one binary, split by topic. Every test talks only to servers it started
 //! on loopback; none asks the machine's resolver.
 
+mod bimi;
 mod certs;
 mod cli;
 mod dkim;

@@ -14,6 +14,11 @@ fn soon() -> Instant {
 
 /// Each rule code and a fixture domain on which it must fire.
 const TRIGGERS: &[(&str, &str)] = &[
+    ("BIMI001", "bimibad.test"),
+    ("BIMI002", "bimibad.test"),
+    ("BIMI003", "bimiweak.test"),
+    ("BIMI004", "bimiweak.test"),
+    ("BIMI005", "bimicname.test"),
     ("DKIM001", "nospf.test"),
     ("DKIM003", "dkimbad.test"),
     ("DKIM004", "dkimbad.test"),

@@ -53,11 +53,22 @@ pub const SELECTORS: &[(&str, &str)] = &[
     ("key1", "common default"),
 ];
 
-/// Which selectors to try, for the whole run.
-#[derive(Clone, Debug, Default)]
+/// Which selectors to try, for the whole run (DKIM's, and BIMI's one).
+#[derive(Clone, Debug)]
 pub struct DkimSettings {
     /// `--dkim-selector`, in the order given.
     pub selectors: Vec<String>,
+    /// `--bimi-selector`: `default` unless given.
+    pub bimi_selector: String,
+}
+
+impl Default for DkimSettings {
+    fn default() -> Self {
+        Self {
+            selectors: Vec::new(),
+            bimi_selector: "default".into(),
+        }
+    }
 }
 
 /// What was found at the DKIM names of a domain.

@@ -108,7 +108,11 @@ impl Table {
         };
         self.record_lines(out, "DMARC", &dmarc);
         self.dkim_line(out, r);
-        for (label, p) in [("MTA-STS", &f.mta_sts.record), ("TLS-RPT", &f.tls_rpt)] {
+        for (label, p) in [
+            ("MTA-STS", &f.mta_sts.record),
+            ("TLS-RPT", &f.tls_rpt),
+            ("BIMI", &f.bimi.record),
+        ] {
             let mut lines: Vec<String> = match &p.lookup {
                 Lookup::Failed(e) => vec![format!("? the TXT lookup {e}")],
                 _ => p.records.iter().map(|d| d.text.clone()).collect(),
