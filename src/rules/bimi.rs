@@ -8,8 +8,16 @@ use crate::checks::policy_txt::PolicyTxtFacts;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
+/// Unknown when the lookup failed; not applicable when nothing is published (BIMI is
+/// optional: its absence is no finding, and no pass either).
 fn with(p: &PolicyTxtFacts, then: impl FnOnce() -> Outcome) -> Outcome {
-    Outcome::needs(&p.lookup, &format!("TXT {}", p.name), then)
+    Outcome::needs(&p.lookup, &format!("TXT {}", p.name), || {
+        if p.records.is_empty() && p.dangling().is_none() {
+            Outcome::NotApplicable
+        } else {
+            then()
+        }
+    })
 }
 
 pub static BIMI_INVALID: Rule = Rule {

@@ -27,6 +27,9 @@ async fn a_good_record_passes_and_absence_is_no_finding() {
     );
     let good = &doc["results"][1];
     assert!(all_codes(good).iter().all(|c| !c.starts_with("BIMI")));
+    for code in BIMI {
+        assert_eq!(status(good, code), "not-applicable", "{code}");
+    }
     assert_eq!(
         good["facts"]["bimi"]["record"]["lookup"]["status"],
         "nxdomain"
