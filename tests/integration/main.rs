@@ -1,10 +1,12 @@
 //! Integration tests: one binary, split by topic. Every test talks only to servers it started
 //! on loopback; none asks the machine's resolver.
 
+mod bimi;
 mod bulk;
 mod catalogue;
 mod certs;
 mod cli;
+mod dkim;
 mod dns;
 mod dnsbl;
 mod faults;
@@ -17,5 +19,6 @@ mod rules;
 mod selection;
 mod smtp;
 mod spf_command;
+mod sts;
 mod support;
 mod table;
