@@ -6,11 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::checks::dkim::{self, DkimSettings};
 use crate::checks::dnsbl::{self, DnsblSettings};
 use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
-use crate::checks::{dmarc, mx, ptr};
+use crate::checks::{dmarc, mx, policy_txt, ptr};
 use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
@@ -24,12 +25,24 @@ use crate::score;
 pub struct Services {
     pub smtp: Prober,
     pub dnsbl: DnsblSettings,
+    pub dkim: DkimSettings,
 }
 
 /// Gathers every fact about one domain. Independent lookups and probes run concurrently: the
 /// mail-host work starts as soon as the MX answer is in, alongside the SPF and DMARC walks.
 pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
-    let (canary, (mx, helo, ptr, smtp, dnsbl), (txt, (tree, exp)), type99, dmarc, ()) = tokio::join!(
+    let (
+        canary,
+        (mx, helo, ptr, smtp, dnsbl),
+        (txt, (tree, exp)),
+        type99,
+        dmarc,
+        dkim,
+        mta_sts,
+        tls_rpt,
+        bimi,
+        (),
+    ) = tokio::join!(
         dns.ns(CANARY_NAME),
         async {
             let mx = mx::gather(dns, domain).await;
@@ -55,6 +68,10 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         },
         spf::type99(dns, domain),
         dmarc::gather(dns, domain),
+        dkim::gather(dns, &services.dkim, domain),
+        policy_txt::gather_sts(dns, domain),
+        policy_txt::gather_rpt(dns, domain),
+        policy_txt::gather_bimi(dns, domain, &services.dkim.bimi_selector),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
@@ -69,6 +86,10 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
             helo,
         },
         dmarc,
+        dkim,
+        mta_sts,
+        tls_rpt,
+        bimi,
         ptr,
         smtp,
         dnsbl,
@@ -115,6 +136,7 @@ pub async fn run_each(
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
         dnsbl: config.dnsbl.clone(),
+        dkim: config.dkim.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let mut results: Vec<(usize, DomainReport)> = stream::iter(config.domains.iter().enumerate())

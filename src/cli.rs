@@ -202,6 +202,19 @@ pub struct AuditOptions {
     #[arg(long, value_name = "ZONE", global = true)]
     pub blocklist: Vec<String>,
 
+    /// A DKIM selector to look up, besides the built-in list of common ones (repeatable).
+    #[arg(long, value_name = "SELECTOR", global = true)]
+    pub dkim_selector: Vec<String>,
+
+    /// The BIMI selector whose assertion record is read (`<selector>._bimi.<domain>`).
+    #[arg(
+        long,
+        value_name = "SELECTOR",
+        default_value = "default",
+        global = true
+    )]
+    pub bimi_selector: String,
+
     /// Do not ask the default DNS blocklists.
     #[arg(long, global = true)]
     pub no_blocklists: bool,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::checks::dkim::DkimSettings;
 use crate::checks::dnsbl::DnsblSettings;
 use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
 use crate::cli::{Cli, Command, FailOn, Format, Trust};
@@ -37,6 +38,7 @@ pub struct Config {
     pub fail_on: FailOn,
     pub smtp: SmtpSettings,
     pub dnsbl: DnsblSettings,
+    pub dkim: DkimSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
     pub spf: Option<SpfQuery>,
     /// Domains audited at once.
@@ -90,6 +92,14 @@ pub enum UsageError {
     Name(&'static str, String, DomainError),
     #[error("{0}")]
     Trust(String),
+    #[error(
+        "--dkim-selector {0:?}: expected one or more DNS labels (letters, digits, hyphens, underscores), without ._domainkey"
+    )]
+    Selector(String),
+    #[error(
+        "--bimi-selector {0:?}: expected one or more DNS labels (letters, digits, hyphens, underscores), without ._bimi"
+    )]
+    BimiSelector(String),
     #[error("{DQS_KEY_ENV}: a Spamhaus DQS key is letters and digits only")]
     DqsKey,
     #[error(transparent)]
@@ -124,12 +134,7 @@ impl Config {
             return Err(UsageError::Tries);
         }
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse::<usize>().ok())
-            .or_else(|| comfy_table::Table::new().width().map(usize::from))
-            .unwrap_or(80)
-            .clamp(40, 400);
+        let width = terminal_width();
         let smtp_timeout = o
             .smtp_timeout
             .as_deref()
@@ -161,7 +166,9 @@ impl Config {
             Ok(_) => return Err(UsageError::DqsKey),
             Err(_) => None,
         };
+        let dkim = dkim_settings(&o.dkim_selector, &o.bimi_selector)?;
         Ok(Self {
+            dkim,
             smtp: SmtpSettings {
                 enabled: !o.no_smtp && !demo,
                 port: o.smtp_port,
@@ -264,6 +271,16 @@ fn domains(inputs: &[String], forced: bool) -> Result<Vec<(String, Domain)>, Usa
     Ok(domains)
 }
 
+/// Columns for the table: `COLUMNS`, else the terminal's, else 80.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(|| comfy_table::Table::new().width().map(usize::from))
+        .unwrap_or(80)
+        .clamp(40, 400)
+}
+
 /// `--resolver` addresses, or `None` for the system's configuration.
 fn servers(resolvers: &[String]) -> Result<Option<Vec<SocketAddr>>, UsageError> {
     if resolvers.is_empty() {
@@ -361,6 +378,37 @@ fn spf_query(cli: &Cli) -> Result<Option<SpfQuery>, UsageError> {
     }))
 }
 
+/// `--dkim-selector` and `--bimi-selector`, checked and lower-cased.
+fn dkim_settings(dkim: &[String], bimi: &str) -> Result<DkimSettings, UsageError> {
+    let mut selectors = Vec::new();
+    for s in dkim {
+        if !valid_selector(s) {
+            return Err(UsageError::Selector(s.clone()));
+        }
+        selectors.push(s.to_ascii_lowercase());
+    }
+    if !valid_selector(bimi) || bimi.to_ascii_lowercase().contains("_bimi") {
+        return Err(UsageError::BimiSelector(bimi.to_owned()));
+    }
+    Ok(DkimSettings {
+        selectors,
+        bimi_selector: bimi.to_ascii_lowercase(),
+    })
+}
+
+/// A DKIM selector: dot-separated labels (RFC 6376 §3.1), the name below `_domainkey`.
+fn valid_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.to_ascii_lowercase().contains("_domainkey")
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 fn seconds(flag: &'static str, text: &str) -> Result<Duration, UsageError> {
     text.parse::<f64>()
         .ok()
@@ -392,6 +440,16 @@ mod tests {
         assert_eq!(parse_resolver("[::1]:5300"), "[::1]:5300".parse().ok());
         assert_eq!(parse_resolver("dns.google"), None);
         assert_eq!(parse_resolver("127.0.0.1:0"), None);
+    }
+
+    #[test]
+    fn selectors_are_labels() {
+        assert!(valid_selector("selector1"));
+        assert!(valid_selector("2024-01.mail"));
+        assert!(!valid_selector(""));
+        assert!(!valid_selector("a..b"));
+        assert!(!valid_selector("s1._domainkey.example.com"));
+        assert!(!valid_selector("bad selector"));
     }
 
     #[test]

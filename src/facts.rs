@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::dkim::DkimFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
+use crate::checks::policy_txt::{BimiFacts, MtaStsFacts, PolicyTxtFacts};
 use crate::checks::ptr::PtrFacts;
 use crate::checks::smtp::SmtpFacts;
 use crate::checks::spf::SpfFacts;
@@ -23,6 +25,14 @@ pub struct Facts {
     pub txt: Lookup<Vec<Txt>>,
     pub spf: SpfFacts,
     pub dmarc: DmarcFacts,
+    /// DKIM keys at the selectors tried.
+    pub dkim: DkimFacts,
+    /// MTA-STS (RFC 8461): the `_mta-sts` record.
+    pub mta_sts: MtaStsFacts,
+    /// TLS-RPT (RFC 8460): the `_smtp._tls` record.
+    pub tls_rpt: PolicyTxtFacts,
+    /// BIMI: the assertion record.
+    pub bimi: BimiFacts,
     /// Reverse DNS of every distinct MX address.
     pub ptr: Vec<PtrFacts>,
     /// The SMTP/STARTTLS probe of every (MX host, address).

@@ -1,9 +1,11 @@
 //! One module per protocol. Each gathers its facts through [`crate::dns::Dns`] and holds the
 //! pure parsers for its records; none of them judges what it found (that is `rules/`).
 
+pub mod dkim;
 pub mod dmarc;
 pub mod dnsbl;
 pub mod mx;
+pub mod policy_txt;
 pub mod ptr;
 pub mod smtp;
 pub mod spf;

@@ -57,7 +57,9 @@ impl Backend {
         opts.cache_size = 0;
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ndots = 0;
-        opts.try_tcp_on_error = true;
+        // Truncated answers still go to TCP; an error answer over UDP is reported as it is,
+        // not asked again over TCP.
+        opts.try_tcp_on_error = false;
         opts.edns0 = true;
         opts.preserve_intermediates = true;
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())

@@ -35,6 +35,10 @@ impl RequestHandler for Handler {
             *n += 1;
             *n
         };
+        if request.protocol() == Protocol::Tcp {
+            let mut tcp = self.state.tcp.lock().expect("lab state");
+            *tcp.entry((name.clone(), rtype.clone())).or_default() += 1;
+        }
         let fault = {
             let faults = self.state.faults.lock().expect("lab state");
             let typed = (name, Some(rtype));

@@ -90,6 +90,8 @@ pub enum LabRecord {
 #[derive(Default)]
 struct State {
     counts: Mutex<HashMap<(String, String), u64>>,
+    /// The part of `counts` that came over TCP (truncation fallbacks, transport retries).
+    tcp: Mutex<HashMap<(String, String), u64>>,
     /// Keyed by name and, for faults of one record type only, the type (e.g. `"TXT"`).
     faults: Mutex<HashMap<(String, Option<String>), Fault>>,
 }
@@ -359,6 +361,14 @@ impl Lab {
         let counts = self.state.counts.lock().expect("lab state");
         counts
             .get(&(key(name), rtype.to_ascii_uppercase()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Queries received over TCP for a name and type.
+    pub fn tcp_queries(&self, name: &str, rtype: &str) -> u64 {
+        let tcp = self.state.tcp.lock().expect("lab state");
+        tcp.get(&(key(name), rtype.to_ascii_uppercase()))
             .copied()
             .unwrap_or(0)
     }

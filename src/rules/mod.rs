@@ -5,13 +5,16 @@
 //! engine turns outcomes into per-rule [`CheckResult`]s and [`Finding`]s, sorted the same way
 //! on every run.
 
+mod bimi;
 mod bl;
+mod dkim;
 mod dmarc;
 mod dns;
 mod mx;
 mod ptr;
 pub mod select;
 mod spf;
+mod sts;
 mod tls;
 
 use serde::{Deserialize, Serialize};
@@ -121,10 +124,31 @@ impl Outcome {
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
+    &bimi::BIMI_INVALID,
+    &bimi::BIMI_MULTIPLE,
+    &bimi::BIMI_DMARC_WEAK,
+    &bimi::BIMI_NO_EVIDENCE,
+    &bimi::BIMI_CNAME_DANGLING,
     &bl::IP_LISTED,
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,
     &bl::BLOCKLIST_UNUSABLE,
+    &dkim::DKIM_NOT_FOUND,
+    &dkim::DKIM_SELECTOR_MISSING,
+    &dkim::keys::DKIM_INVALID,
+    &dkim::keys::DKIM_KEY_WEAK,
+    &dkim::keys::DKIM_KEY_1024,
+    &dkim::keys::DKIM_KEY_HUGE,
+    &dkim::keys::DKIM_ED25519_ONLY,
+    &dkim::keys::DKIM_REVOKED,
+    &dkim::keys::DKIM_TESTING,
+    &dkim::keys::DKIM_SHA1_ONLY,
+    &dkim::keys::DKIM_NO_SUBDOMAINS,
+    &dkim::keys::DKIM_SERVICE,
+    &dkim::keys::DKIM_MULTIPLE,
+    &dkim::DKIM_CNAME_DANGLING,
+    &dkim::keys::DKIM_KEY_TYPE,
+    &dkim::DKIM_CNAME_NO_KEY,
     &dmarc::DMARC_MISSING,
     &dmarc::DMARC_POLICY_NONE,
     &dmarc::DMARC_MULTIPLE,
@@ -163,6 +187,10 @@ pub static RULES: &[&Rule] = &[
     &ptr::PTR_NOT_CONFIRMED,
     &ptr::PTR_GENERIC,
     &ptr::PTR_SMTP_NAME,
+    &sts::RPT_INVALID,
+    &sts::RPT_MULTIPLE,
+    &sts::RPT_MISSING,
+    &sts::RPT_CNAME_DANGLING,
     &spf::SPF_MISSING,
     &spf::SPF_MULTIPLE,
     &spf::tree::SPF_SYNTAX,
@@ -183,6 +211,10 @@ pub static RULES: &[&Rule] = &[
     &spf::record::SPF_TYPE99,
     &spf::tree::SPF_DUPLICATE_INCLUDE,
     &spf::record::SPF_HELO_MISSING,
+    &sts::STS_MISSING,
+    &sts::STS_INVALID,
+    &sts::STS_MULTIPLE,
+    &sts::STS_CNAME_DANGLING,
     &tls::STARTTLS_MISSING,
     &tls::HANDSHAKE_FAILED,
     &tls::CERT_EXPIRED,

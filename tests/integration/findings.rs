@@ -229,6 +229,9 @@ async fn hostile_include_trees_stay_bounded() {
             .unwrap()
             .contains("needs 420 DNS lookups")
     );
-    let sent = wide["stats"]["dns_queries"].as_u64().unwrap();
+    // Besides the tree: the DKIM selectors and `_domainkey` (NXDOMAIN here, so no CNAME
+    // follow-ups), and the TXT and CNAME of `_mta-sts`, `_smtp._tls` and `default._bimi`.
+    let fixed = mailcheck::checks::dkim::SELECTORS.len() as u64 + 1 + 6;
+    let sent = wide["stats"]["dns_queries"].as_u64().unwrap() - fixed;
     assert!(sent < 100, "{sent} queries for a hostile tree");
 }

@@ -1,11 +1,13 @@
 //! Integration tests: one binary, split by topic. Every test talks only to servers it started
 //! on loopback; none asks the machine's resolver.
 
+mod bimi;
 mod bulk;
 mod catalogue;
 mod certs;
 mod cli;
 mod demo;
+mod dkim;
 mod dns;
 mod dnsbl;
 mod faults;
@@ -18,5 +20,6 @@ mod rules;
 mod selection;
 mod smtp;
 mod spf_command;
+mod sts;
 mod support;
 mod table;

@@ -14,6 +14,26 @@ fn soon() -> Instant {
 
 /// Each rule code and a fixture domain on which it must fire.
 const TRIGGERS: &[(&str, &str)] = &[
+    ("BIMI001", "bimibad.test"),
+    ("BIMI002", "bimibad.test"),
+    ("BIMI003", "bimiweak.test"),
+    ("BIMI004", "bimiweak.test"),
+    ("BIMI005", "bimicname.test"),
+    ("DKIM001", "nospf.test"),
+    ("DKIM003", "dkimbad.test"),
+    ("DKIM004", "dkimbad.test"),
+    ("DKIM005", "dkimbad.test"),
+    ("DKIM006", "dkimbad.test"),
+    ("DKIM007", "dkimed.test"),
+    ("DKIM008", "dkimbad.test"),
+    ("DKIM009", "dkimbad.test"),
+    ("DKIM010", "dkimbad.test"),
+    ("DKIM011", "dkimbad.test"),
+    ("DKIM012", "dkimbad.test"),
+    ("DKIM013", "dkimbad.test"),
+    ("DKIM014", "dkimbad.test"),
+    ("DKIM015", "dkimbad.test"),
+    ("DKIM016", "dkimbad.test"),
     ("DNS001", "missing.test"),
     ("DMARC001", "nodmarc.test"),
     ("DMARC002", "dmarcnone.test"),
@@ -50,6 +70,10 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("PTR001", "ptrbad.test"),
     ("PTR002", "ptrbad.test"),
     ("PTR003", "ptrbad.test"),
+    ("RPT001", "rptbad.test"),
+    ("RPT002", "rptbad.test"),
+    ("RPT003", "stsbad.test"),
+    ("RPT004", "stsbad.test"),
     ("SPF001", "nospf.test"),
     ("SPF002", "twospf.test"),
     ("SPF003", "spfsyntax.test"),
@@ -70,6 +94,10 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("SPF018", "spftype99.test"),
     ("SPF019", "spfdup.test"),
     ("SPF020", "spfhelo.test"),
+    ("STS001", "nospf.test"),
+    ("STS002", "stsbad.test"),
+    ("STS003", "stsbad.test"),
+    ("STS004", "rptbad.test"),
 ];
 
 /// Rules that need live servers (SMTP listeners, blocklist zones) to fire, and the test that
@@ -79,6 +107,7 @@ const LIVE_TRIGGERS: &[(&str, &str)] = &[
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
+    ("DKIM002", "dkim::a_named_selector_without_a_key"),
     ("MX012", "smtp::metadata_addresses_are_never_contacted"),
     ("PTR004", "ptr::greeting_name_differs_from_ptr"),
     ("TLS001", "faults::no_starttls"),
@@ -123,6 +152,7 @@ fn every_rule_has_a_trigger() {
 fn live_triggers_name_tests_that_exist() {
     let sources = [
         ("smtp", include_str!("smtp.rs")),
+        ("dkim", include_str!("dkim.rs")),
         ("dnsbl", include_str!("dnsbl.rs")),
         ("ptr", include_str!("ptr.rs")),
         ("certs", include_str!("certs.rs")),
@@ -168,8 +198,9 @@ async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
         .iter()
         .map(|f| f.code.clone())
         .collect();
-    // Only the note that its loopback addresses are allowed by --allow-private.
-    assert_eq!(codes, ["MX013", "MX013"]);
+    // Only the note that its loopback addresses are allowed by --allow-private, and that it
+    // publishes no MTA-STS.
+    assert_eq!(codes, ["MX013", "MX013", "STS001"]);
 }
 
 #[tokio::test]

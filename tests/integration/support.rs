@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use mailcheck::audit::Services;
+use mailcheck::checks::dkim::DkimSettings;
 use mailcheck::checks::dnsbl::DnsblSettings;
 use mailcheck::checks::smtp::{Prober, SmtpSettings, TrustSource};
 use mailcheck::dns::{Dns, ResolverSettings};
@@ -33,6 +34,7 @@ pub fn dns_only_services() -> Services {
             trust: TrustSource::Webpki,
         }),
         dnsbl: DnsblSettings::default(),
+        dkim: DkimSettings::default(),
     }
 }
 
@@ -143,9 +145,11 @@ pub fn all_codes(result: &serde_json::Value) -> Vec<String> {
 }
 
 /// The notes every DNS-only fixture earns from its lab addresses: loopback addresses allowed by
-/// `--allow-private` (MX013) and, for IPv4-only fixtures, no IPv6 (MX008). Their own tests
-/// assert them; the scenario tests look past them.
-pub const LAB_NOTES: &[&str] = &["MX008", "MX013"];
+/// `--allow-private` (MX013) and, for IPv4-only fixtures, no IPv6 (MX008); and the warning
+/// that none of the guessed DKIM selectors has a key (DKIM001) and the note that no MTA-STS is
+/// published (STS001), which every fixture without them earns. Their own tests assert them;
+/// the scenario tests look past them.
+pub const LAB_NOTES: &[&str] = &["MX008", "MX013", "DKIM001", "STS001"];
 
 /// The codes of a result's findings in report order, without the [`LAB_NOTES`].
 pub fn codes(result: &serde_json::Value) -> Vec<String> {

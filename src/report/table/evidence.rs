@@ -122,7 +122,99 @@ impl Table {
             dmarc.push(format!("(inherited from _dmarc.{at}) {}", record.text));
         }
         self.record_lines(out, "DMARC", &dmarc);
+        self.dkim_line(out, r);
+        for (label, p) in [
+            ("MTA-STS", &f.mta_sts.record),
+            ("TLS-RPT", &f.tls_rpt),
+            ("BIMI", &f.bimi.record),
+        ] {
+            let mut lines: Vec<String> = match &p.lookup {
+                Lookup::Failed(e) => vec![format!("? the TXT lookup {e}")],
+                _ => p.records.iter().map(|d| d.text.clone()).collect(),
+            };
+            if let Some(t) = p.dangling() {
+                lines.push(format!(
+                    "{} is a CNAME to {t}, which does not exist",
+                    p.name
+                ));
+            }
+            if let Lookup::Found { cnames, .. } = &p.lookup {
+                for c in cnames {
+                    lines.push(format!("(through the CNAME {} → {})", c.name, c.target));
+                }
+            }
+            self.record_lines(out, label, &lines);
+        }
         out.push('\n');
+    }
+
+    /// `DKIM   selector1 ✔ RSA 2048 · selector2 → provider ✔ RSA 2048 · 29 other selectors tried`.
+    fn dkim_line(&self, out: &mut String, r: &DomainReport) {
+        let d = &r.facts.dkim;
+        let mut parts: Vec<String> = Vec::new();
+        for s in &d.selectors {
+            let via = s
+                .delegation()
+                .map(|t| format!(" → {}", sanitize(t)))
+                .unwrap_or_default();
+            let name = sanitize(&s.selector);
+            if let Some((target, exists)) = s.empty_delegation() {
+                let what = if exists {
+                    "no key there"
+                } else {
+                    "does not exist"
+                };
+                parts.push(format!(
+                    "{name} → {} {} {what}",
+                    sanitize(target),
+                    self.mark(Mark::Error)
+                ));
+                continue;
+            }
+            if let Some(e) = s.lookup.failure() {
+                parts.push(format!("{name} {} {e}", self.mark(Mark::Unknown)));
+                continue;
+            }
+            for k in &s.keys {
+                let (mark, what) = match &k.parsed {
+                    Err(_) => (Mark::Error, "invalid".to_owned()),
+                    Ok(k) if k.revoked => (Mark::Info, "revoked".to_owned()),
+                    Ok(k) if k.key_error.is_some() => (Mark::Error, "bad key".to_owned()),
+                    Ok(k) => {
+                        let kind = k.key_type.to_ascii_uppercase();
+                        let bits = k.bits.map(|b| format!(" {b}")).unwrap_or_default();
+                        let mark = match (k.key_type.as_str(), k.bits) {
+                            ("rsa", Some(b)) if b < 1024 => Mark::Error,
+                            ("rsa", Some(b)) if !(2048..=4096).contains(&b) => Mark::Warning,
+                            ("rsa" | "ed25519", _) if k.flags.iter().any(|t| t == "y") => {
+                                Mark::Warning
+                            }
+                            ("rsa" | "ed25519", _) => Mark::Pass,
+                            _ => Mark::Error,
+                        };
+                        (mark, format!("{}{bits}", sanitize(&kind)))
+                    }
+                };
+                parts.push(format!("{name}{via} {} {what}", self.mark(mark)));
+            }
+        }
+        let shown = d
+            .selectors
+            .iter()
+            .filter(|s| {
+                !s.keys.is_empty() || s.empty_delegation().is_some() || s.lookup.failure().is_some()
+            })
+            .count();
+        let others = d.selectors.len() - shown;
+        let tried = if shown == 0 {
+            self.dim(&format!(
+                "no key found at the {others} selectors tried (a guess: see --dkim-selector)"
+            ))
+        } else {
+            format!("{others} other selectors tried")
+        };
+        parts.push(tried);
+        self.wrap(out, "  DKIM    ", 10, &parts.join(" · "));
     }
 
     fn record_lines(&self, out: &mut String, label: &str, values: &[String]) {

@@ -1,0 +1,276 @@
+//! The TXT records that announce a transport policy: MTA-STS at `_mta-sts.<domain>`
+//! (RFC 8461 §3.1) and TLS-RPT at `_smtp._tls.<domain>` (RFC 8460 §3). Both are `v=…;` tag
+//! lists where only records starting with the version tag count; both are gathered the same
+//! way, with the CNAME behind an empty answer.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dns::{Dns, Lookup, Txt};
+
+/// MTA-STS facts (RFC 8461). This version reads the TXT record; the policy file itself is not
+/// fetched yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MtaStsFacts {
+    /// `_mta-sts.<domain>`.
+    pub record: PolicyTxtFacts,
+}
+
+/// What was found at one policy name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyTxtFacts {
+    pub name: String,
+    pub lookup: Lookup<Vec<Txt>>,
+    /// The records that start with the version tag, each parsed.
+    pub records: Vec<PolicyRecord>,
+    /// When the TXT lookup found nothing: the CNAME at the name, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cname: Option<Lookup<Vec<String>>>,
+}
+
+/// One record that claims the version, and its tags or why it cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    pub text: String,
+    pub parsed: Result<Vec<Tag>, String>,
+}
+
+impl PolicyRecord {
+    pub fn tag(&self, name: &str) -> Option<&str> {
+        self.parsed
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl PolicyTxtFacts {
+    /// The one valid record, when there is exactly one record and it parsed.
+    pub fn single(&self) -> Option<&PolicyRecord> {
+        match self.records.as_slice() {
+            [one] if one.parsed.is_ok() => Some(one),
+            _ => None,
+        }
+    }
+
+    /// A CNAME at the name whose target does not exist.
+    pub fn dangling(&self) -> Option<&str> {
+        match (&self.lookup, &self.cname) {
+            (Lookup::NxDomain, Some(Lookup::Found { records, .. })) => {
+                records.first().map(String::as_str)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A tag name and its value, trimmed.
+pub type Tag = (String, String);
+
+/// Whether a record starts with `v=<version>` (exact case, as both RFCs require), followed by
+/// `;` or the end.
+pub fn claims(text: &str, version: &str) -> bool {
+    let first = text.split(';').next().unwrap_or_default().trim();
+    first
+        .split_once('=')
+        .is_some_and(|(n, v)| n.trim() == "v" && v.trim() == version)
+}
+
+/// A strict `tag=value; …` list (RFC 8461 §3.1, RFC 8460 §3): every part a tag, each tag once,
+/// names of letters, digits, `_`, `-` and `.`.
+pub fn parse_tags(text: &str) -> Result<Vec<Tag>, String> {
+    let mut tags: Vec<Tag> = Vec::new();
+    for part in text.split(';') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(format!("{part:?} is not a tag=value pair"));
+        };
+        let name = name.trim();
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            return Err(format!("{part:?} is not a tag=value pair"));
+        }
+        if tags.iter().any(|(n, _)| n == name) {
+            return Err(format!("tag {name:?} appears more than once"));
+        }
+        tags.push((name.to_owned(), value.trim().to_owned()));
+    }
+    Ok(tags)
+}
+
+/// Asks `name`'s TXT records, keeps those claiming `version`, and reads each with `check`
+/// (which adds the protocol's own requirements to the tag syntax).
+pub async fn gather(
+    dns: &Dns,
+    name: String,
+    version: &str,
+    check: fn(&[Tag]) -> Result<(), String>,
+) -> PolicyTxtFacts {
+    let lookup = dns.txt(&name).await;
+    let records = lookup
+        .records()
+        .map(|txts| {
+            txts.iter()
+                .map(Txt::text)
+                .filter(|t| claims(t, version))
+                .map(|text| PolicyRecord {
+                    parsed: parse_tags(&text).and_then(|tags| check(&tags).map(|()| tags)),
+                    text,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let cname = if lookup.is_absent() {
+        Some(dns.cname(&name).await)
+    } else {
+        None
+    };
+    PolicyTxtFacts {
+        name,
+        lookup,
+        records,
+        cname,
+    }
+}
+
+/// The MTA-STS TXT record of a domain.
+pub async fn gather_sts(dns: &Dns, domain: &crate::domain::Domain) -> MtaStsFacts {
+    MtaStsFacts {
+        record: gather(dns, domain.child("_mta-sts"), "STSv1", check_sts).await,
+    }
+}
+
+/// The TLS-RPT record of a domain.
+pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtFacts {
+    gather(dns, domain.child("_smtp._tls"), "TLSRPTv1", check_rpt).await
+}
+
+/// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
+/// document are not fetched yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BimiFacts {
+    pub selector: String,
+    pub record: PolicyTxtFacts,
+}
+
+/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`).
+pub async fn gather_bimi(dns: &Dns, domain: &crate::domain::Domain, selector: &str) -> BimiFacts {
+    BimiFacts {
+        selector: selector.to_owned(),
+        record: gather(
+            dns,
+            domain.child(&format!("{selector}._bimi")),
+            "BIMI1",
+            check_bimi,
+        )
+        .await,
+    }
+}
+
+/// BIMI (draft-brand-indicators-for-message-identification §4.2): `l=` and `a=`, each empty or
+/// one `https://` URI.
+pub fn check_bimi(tags: &[Tag]) -> Result<(), String> {
+    for name in ["l", "a"] {
+        if let Some((_, v)) = tags.iter().find(|(n, _)| n == name) {
+            let lower = v.to_ascii_lowercase();
+            let https = lower
+                .strip_prefix("https://")
+                .is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(','));
+            if !v.is_empty() && !https {
+                return Err(format!("{name}={v:?} is not one https:// URI"));
+            }
+        }
+    }
+    if !tags.iter().any(|(n, _)| n == "l") {
+        return Err("the l= tag (the logo's URI, or empty to decline) is missing".into());
+    }
+    Ok(())
+}
+
+/// MTA-STS (RFC 8461 §3.1): `id` of 1 to 32 letters and digits.
+pub fn check_sts(tags: &[Tag]) -> Result<(), String> {
+    match tags.iter().find(|(n, _)| n == "id") {
+        None => Err("the required id= tag is missing".into()),
+        Some((_, id))
+            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            Err(format!("id={id:?} is not 1 to 32 letters and digits"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// TLS-RPT (RFC 8460 §3): `rua` of comma-separated `mailto:` or `https:` URIs.
+pub fn check_rpt(tags: &[Tag]) -> Result<(), String> {
+    let Some((_, rua)) = tags.iter().find(|(n, _)| n == "rua") else {
+        return Err("the required rua= tag is missing".into());
+    };
+    for uri in rua.split(',').map(str::trim) {
+        let lower = uri.to_ascii_lowercase();
+        let ok = if let Some(addr) = lower.strip_prefix("mailto:") {
+            addr.split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
+        } else if let Some(rest) = lower.strip_prefix("https://") {
+            !rest.is_empty() && !rest.starts_with('/')
+        } else {
+            false
+        };
+        if !ok {
+            return Err(format!(
+                "rua URI {uri:?} is neither mailto:local@domain nor https://host/…"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_exact() {
+        assert!(claims("v=STSv1; id=1", "STSv1"));
+        assert!(claims("v=STSv1", "STSv1"));
+        assert!(!claims("v=stsv1; id=1", "STSv1"));
+        assert!(!claims("id=1; v=STSv1", "STSv1"));
+    }
+
+    #[test]
+    fn sts_ids() {
+        let t = |s: &str| parse_tags(s).and_then(|t| check_sts(&t));
+        assert!(t("v=STSv1; id=20240101T000000").is_ok());
+        assert!(t("v=STSv1;").is_err());
+        assert!(t("v=STSv1; id=has-dash").is_err());
+        assert!(t("v=STSv1; id=123456789012345678901234567890123").is_err());
+        assert!(t("v=STSv1; id=1; id=2").is_err());
+    }
+
+    #[test]
+    fn bimi_uris() {
+        let t = |s: &str| parse_tags(s).and_then(|t| check_bimi(&t));
+        assert!(
+            t("v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/vmc.pem").is_ok()
+        );
+        assert!(t("v=BIMI1; l=; a=").is_ok(), "a declination");
+        assert!(t("v=BIMI1; l=http://example.com/logo.svg").is_err());
+        assert!(t("v=BIMI1; a=https://example.com/vmc.pem").is_err());
+    }
+
+    #[test]
+    fn rpt_uris() {
+        let t = |s: &str| parse_tags(s).and_then(|t| check_rpt(&t));
+        assert!(t("v=TLSRPTv1; rua=mailto:tls@example.com").is_ok());
+        assert!(t("v=TLSRPTv1; rua=mailto:a@example.com, https://r.example.com/tls").is_ok());
+        assert!(t("v=TLSRPTv1").is_err());
+        assert!(t("v=TLSRPTv1; rua=tls@example.com").is_err());
+        assert!(t("v=TLSRPTv1; rua=http://example.com/").is_err());
+    }
+}

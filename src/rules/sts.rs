@@ -1,0 +1,205 @@
+//! MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) records: presence, syntax, duplicates, CNAMEs.
+
+use super::{Outcome, Rule, Violation};
+use crate::checks::policy_txt::PolicyTxtFacts;
+use crate::facts::Facts;
+use crate::finding::{Category, Severity};
+
+/// Unknown when the lookup failed, otherwise `then`.
+fn with(p: &PolicyTxtFacts, then: impl FnOnce() -> Outcome) -> Outcome {
+    Outcome::needs(&p.lookup, &format!("TXT {}", p.name), then)
+}
+
+fn invalid(p: &PolicyTxtFacts) -> Outcome {
+    with(p, || {
+        Outcome::of(
+            p.records
+                .iter()
+                .filter_map(|r| r.parsed.as_ref().err().map(|e| (r, e)))
+                .map(|(r, e)| Violation::at(&p.name, format!("{:?}: {e}", r.text)))
+                .collect(),
+        )
+    })
+}
+
+fn multiple(p: &PolicyTxtFacts) -> Outcome {
+    with(p, || {
+        if p.records.len() > 1 {
+            Outcome::Fail(vec![Violation::at(
+                &p.name,
+                format!(
+                    "{} has {} records starting with the version tag",
+                    p.name,
+                    p.records.len()
+                ),
+            )])
+        } else {
+            Outcome::Pass
+        }
+    })
+}
+
+fn dangling(p: &PolicyTxtFacts) -> Outcome {
+    with(p, || match p.dangling() {
+        Some(t) => Outcome::Fail(vec![Violation::at(
+            &p.name,
+            format!(
+                "{} is a CNAME to {t}, which does not exist (NXDOMAIN)",
+                p.name
+            ),
+        )]),
+        None => Outcome::Pass,
+    })
+}
+
+pub static STS_MISSING: Rule = Rule {
+    code: "STS001",
+    name: "mta-sts-missing",
+    category: Category::Transport,
+    severity: Severity::Info,
+    title: "No MTA-STS policy",
+    explanation: "Without MTA-STS (or DANE), senders deliver to the domain's MX hosts over \
+        opportunistic TLS: an attacker on the path can strip STARTTLS or present any \
+        certificate, and the mail goes out in clear or to the wrong host. MTA-STS lets the \
+        domain tell senders to insist on TLS with a valid certificate.",
+    remediation: "Serve a policy at `https://mta-sts.<domain>/.well-known/mta-sts.txt` (start \
+        with `mode: testing`), publish `_mta-sts.<domain>. TXT \"v=STSv1; id=<yyyymmddhhmmss>\"` \
+        and a TLS-RPT record to receive failure reports; move to `mode: enforce` once the \
+        reports are clean.",
+    reference: "RFC 8461 §3",
+    check: |f| {
+        let p = &f.mta_sts.record;
+        with(p, || {
+            if p.records.is_empty() && p.dangling().is_none() {
+                Outcome::Fail(vec![Violation::at(
+                    &p.name,
+                    format!("{} has no v=STSv1 record", p.name),
+                )])
+            } else {
+                Outcome::Pass
+            }
+        })
+    },
+};
+
+pub static STS_INVALID: Rule = Rule {
+    code: "STS002",
+    name: "mta-sts-record-invalid",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "The MTA-STS record cannot be read",
+    explanation: "A v=STSv1 record with a syntax error or without a valid id (1 to 32 letters \
+        and digits) makes senders assume the domain has no MTA-STS policy available, so the \
+        policy is not applied.",
+    remediation: "Publish `_mta-sts.<domain>. TXT \"v=STSv1; id=<yyyymmddhhmmss>\"`. The id \
+        must change whenever the policy file changes, or senders keep the cached policy.",
+    reference: "RFC 8461 §3.1",
+    check: |f| invalid(&f.mta_sts.record),
+};
+
+pub static STS_MULTIPLE: Rule = Rule {
+    code: "STS003",
+    name: "mta-sts-multiple-records",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "More than one MTA-STS record",
+    explanation: "When more than one TXT record at `_mta-sts` starts with v=STSv1, senders must \
+        assume the domain has no MTA-STS policy available.",
+    remediation: "Keep exactly one v=STSv1 record, with the current id.",
+    reference: "RFC 8461 §3.1",
+    check: |f| multiple(&f.mta_sts.record),
+};
+
+pub static STS_CNAME_DANGLING: Rule = Rule {
+    code: "STS004",
+    name: "mta-sts-cname-dangling",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "The MTA-STS record name is a CNAME to a name that does not exist",
+    explanation: "`_mta-sts` delegates to another name (usually a hosting provider's) that does \
+        not exist: the policy is not found, and whoever can claim the target can publish an \
+        MTA-STS record for the domain.",
+    remediation: "Point the CNAME at the provider's current name, or remove it and publish the \
+        v=STSv1 record directly.",
+    reference: "RFC 8461 §3.1",
+    check: |f| dangling(&f.mta_sts.record),
+};
+
+pub static RPT_INVALID: Rule = Rule {
+    code: "RPT001",
+    name: "tls-rpt-record-invalid",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "The TLS-RPT record cannot be read",
+    explanation: "A v=TLSRPTv1 record with a syntax error, without rua=, or with a report URI \
+        that is neither mailto: nor https: is ignored by senders, so no TLS failure reports \
+        arrive.",
+    remediation: "Publish `_smtp._tls.<domain>. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@<domain>\"`.",
+    reference: "RFC 8460 §3",
+    check: |f| invalid(&f.tls_rpt),
+};
+
+pub static RPT_MULTIPLE: Rule = Rule {
+    code: "RPT002",
+    name: "tls-rpt-multiple-records",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "More than one TLS-RPT record",
+    explanation: "When more than one TXT record at `_smtp._tls` starts with v=TLSRPTv1, senders \
+        must assume the domain does not implement TLS-RPT, and send no reports.",
+    remediation: "Merge the report addresses into one record: `v=TLSRPTv1; rua=mailto:a@…,mailto:b@…`.",
+    reference: "RFC 8460 §3",
+    check: |f| multiple(&f.tls_rpt),
+};
+
+pub static RPT_MISSING: Rule = Rule {
+    code: "RPT003",
+    name: "tls-rpt-missing",
+    category: Category::Transport,
+    severity: Severity::Warning,
+    title: "MTA-STS is published without TLS-RPT",
+    explanation: "With MTA-STS, senders that cannot deliver over valid TLS refuse (enforce) or \
+        carry on (testing), and nobody at the domain hears of it unless it publishes a TLS-RPT \
+        record to receive their daily reports.",
+    remediation: "Publish `_smtp._tls.<domain>. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@<domain>\"`.",
+    reference: "RFC 8460 §3",
+    check: rpt_missing,
+};
+
+fn rpt_missing(f: &Facts) -> Outcome {
+    let sts = &f.mta_sts.record;
+    if sts.records.is_empty() {
+        return Outcome::NotApplicable;
+    }
+    with(&f.tls_rpt, || {
+        if f.tls_rpt.records.is_empty() {
+            Outcome::Fail(vec![Violation {
+                message: format!(
+                    "{} publishes MTA-STS, but {} has no v=TLSRPTv1 record",
+                    f.domain, f.tls_rpt.name
+                ),
+                subject: Some(f.tls_rpt.name.clone()),
+                fix: Some(format!(
+                    "{}. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@{}\"",
+                    f.tls_rpt.name, f.domain
+                )),
+            }])
+        } else {
+            Outcome::Pass
+        }
+    })
+}
+
+pub static RPT_CNAME_DANGLING: Rule = Rule {
+    code: "RPT004",
+    name: "tls-rpt-cname-dangling",
+    category: Category::Transport,
+    severity: Severity::Error,
+    title: "The TLS-RPT record name is a CNAME to a name that does not exist",
+    explanation: "`_smtp._tls` delegates to a name that does not exist, so senders find no \
+        TLS-RPT record; whoever can claim the target can direct the domain's TLS reports.",
+    remediation: "Point the CNAME at the reporting provider's current name, or remove it and \
+        publish the v=TLSRPTv1 record directly.",
+    reference: "RFC 8460 §3",
+    check: |f| dangling(&f.tls_rpt),
+};
