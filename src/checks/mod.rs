@@ -9,3 +9,4 @@ pub mod policy_txt;
 pub mod ptr;
 pub mod smtp;
 pub mod spf;
+pub mod sts_policy;
