@@ -205,15 +205,6 @@ pub static BIMI_CNAME_DANGLING: Rule = Rule {
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
     check: |f| {
         let p = &f.bimi.record;
-        with(p, || match p.dangling() {
-            Some(t) => Outcome::Fail(vec![Violation::at(
-                &p.name,
-                format!(
-                    "{} is a CNAME to {t}, which does not exist (NXDOMAIN)",
-                    p.name
-                ),
-            )]),
-            None => Outcome::Pass,
-        })
+        with(p, || super::sts::dangling_cname(p))
     },
 };

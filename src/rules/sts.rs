@@ -40,7 +40,12 @@ fn multiple(p: &PolicyTxtFacts) -> Outcome {
 }
 
 fn dangling(p: &PolicyTxtFacts) -> Outcome {
-    with(p, || match p.dangling() {
+    with(p, || dangling_cname(p))
+}
+
+/// A CNAME at the record's name whose target does not exist (shared with BIMI).
+pub(super) fn dangling_cname(p: &PolicyTxtFacts) -> Outcome {
+    match p.dangling() {
         Some(t) => Outcome::Fail(vec![Violation::at(
             &p.name,
             format!(
@@ -49,7 +54,7 @@ fn dangling(p: &PolicyTxtFacts) -> Outcome {
             ),
         )]),
         None => Outcome::Pass,
-    })
+    }
 }
 
 pub static STS_MISSING: Rule = Rule {
