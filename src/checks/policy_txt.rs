@@ -55,6 +55,14 @@ impl PolicyTxtFacts {
     }
 
     /// A CNAME at the name whose target does not exist.
+    /// The lookup that failed at the name: the TXT lookup, or the CNAME follow-up of an
+    /// empty answer.
+    pub fn failure(&self) -> Option<&crate::dns::DnsFailure> {
+        self.lookup
+            .failure()
+            .or_else(|| self.cname.as_ref().and_then(Lookup::failure))
+    }
+
     pub fn dangling(&self) -> Option<&str> {
         match (&self.lookup, &self.cname) {
             (Lookup::NxDomain, Some(Lookup::Found { records, .. })) => {
@@ -113,7 +121,7 @@ pub async fn gather(
     version: &str,
     check: fn(&[Tag]) -> Result<(), String>,
 ) -> PolicyTxtFacts {
-    let lookup = dns.txt(&name).await;
+    let (lookup, cname) = dns.check_absence(&name, dns.txt(&name).await).await;
     let records = lookup
         .records()
         .map(|txts| {
@@ -127,11 +135,6 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
-    let cname = if lookup.is_absent() {
-        Some(dns.cname(&name).await)
-    } else {
-        None
-    };
     PolicyTxtFacts {
         name,
         lookup,

@@ -45,6 +45,9 @@ fn dangling(p: &PolicyTxtFacts) -> Outcome {
 
 /// A CNAME at the record's name whose target does not exist (shared with BIMI).
 pub(super) fn dangling_cname(p: &PolicyTxtFacts) -> Outcome {
+    if let Some(e) = p.failure() {
+        return Outcome::unknown(&p.name, e);
+    }
     match p.dangling() {
         Some(t) => Outcome::Fail(vec![Violation::at(
             &p.name,
@@ -174,7 +177,9 @@ pub static RPT_MISSING: Rule = Rule {
 fn rpt_missing(f: &Facts) -> Outcome {
     let sts = &f.mta_sts.record;
     if sts.records.is_empty() {
-        return Outcome::NotApplicable;
+        return Outcome::needs(&sts.lookup, &format!("TXT {}", sts.name), || {
+            Outcome::NotApplicable
+        });
     }
     with(&f.tls_rpt, || {
         if f.tls_rpt.records.is_empty() {

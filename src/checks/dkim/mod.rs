@@ -186,9 +186,9 @@ pub async fn gather(dns: &Dns, settings: &DkimSettings, domain: &Domain) -> Dkim
         selectors
     } else {
         join_all(selectors.into_iter().map(|mut s| async move {
-            if s.lookup.is_absent() {
-                s.cname = Some(dns.cname(&s.name).await);
-            }
+            let (lookup, cname) = dns.check_absence(&s.name, s.lookup).await;
+            s.lookup = lookup;
+            s.cname = cname;
             s
         }))
         .await
