@@ -1,4 +1,6 @@
-//! An off-path attacker in front of the lab, for the test that resolvers ignore forged answers.
+//! Attackers in front of the lab: an off-path spoofer, for the test that forged answers are
+//! ignored, and a rebinder, for the test that a name is resolved once and the address checked
+//! is the address contacted.
 //!
 //! For every UDP query it gets, it first answers with the forger lab's reply twice — once with
 //! the wrong message ID from the right address, once with the right ID from another port, the
@@ -84,5 +86,65 @@ impl Spoofer {
     /// Forged answers sent so far.
     pub fn forged(&self) -> u64 {
         self.forged.load(Ordering::Relaxed)
+    }
+}
+
+/// Answers each question from `first` the first time it is asked and from `then` ever after:
+/// DNS rebinding, where a name passes a check with one address and is used with another.
+pub struct Rebinder {
+    addr: SocketAddr,
+    rebound: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Rebinder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Rebinder {
+    pub async fn start(first: SocketAddr, then: SocketAddr) -> io::Result<Self> {
+        let socket = Arc::new(UdpSocket::bind(SocketAddr::new(first.ip(), 0)).await?);
+        let addr = socket.local_addr()?;
+        let rebound = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&rebound);
+        let task = tokio::spawn(async move {
+            let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+            let mut buf = vec![0; 65_535];
+            while let Ok((n, client)) = socket.recv_from(&mut buf).await {
+                let query = buf[..n].to_vec();
+                if query.len() < 12 {
+                    continue;
+                }
+                // The question, without the message ID and flags.
+                let question = query[12..].to_ascii_lowercase();
+                let fresh = seen.lock().expect("rebinder state").insert(question);
+                let server = if fresh { first } else { then };
+                if !fresh {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                let (socket, query) = (Arc::clone(&socket), query.clone());
+                tokio::spawn(async move {
+                    if let Some(reply) = ask(server, &query).await {
+                        let _ = socket.send_to(&reply, client).await;
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            rebound,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Questions answered from the second server.
+    pub fn rebound(&self) -> u64 {
+        self.rebound.load(Ordering::Relaxed)
     }
 }

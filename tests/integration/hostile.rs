@@ -279,3 +279,178 @@ async fn a_resolver_failing_thirty_percent_never_makes_a_record_missing() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// MX addresses in every disguise of a forbidden address: the probe contacts none of them (the
+/// listener behind the plain and IPv4-mapped forms counts no connection), and each skip is a
+/// finding.
+#[tokio::test]
+async fn disguised_forbidden_addresses_are_never_contacted() {
+    use mailcheck::lab::smtp::{SmtpListener, SmtpSpec};
+    let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 97, 1));
+    let listener = SmtpListener::start(ip, 0, SmtpSpec::new("mx.disguise.test", None))
+        .await
+        .unwrap();
+    let port = listener.addr().port().to_string();
+    let lab = Lab::builder()
+        .zone(
+            "disguise.test",
+            &zone(
+                "@ IN MX 10 mx\n@ IN TXT \"v=spf1 -all\"\n_dmarc IN TXT \"v=DMARC1; p=reject\"\n\
+                 mx IN A 127.0.97.1\nmx IN A 100.64.0.1\nmx IN A 169.254.1.1\n\
+                 mx IN A 169.254.169.254\nmx IN AAAA ::ffff:127.0.97.1\n\
+                 mx IN AAAA 64:ff9b::7f00:6101\nmx IN AAAA 2002:7f00:6101::1\n\
+                 mx IN AAAA 64:ff9b::a9fe:a9fe\nmx IN AAAA fe80::1\nmx IN AAAA ::1\n",
+            ),
+        )
+        .start()
+        .await
+        .unwrap();
+    // No --allow-private: loopback and private addresses are forbidden too.
+    let (_, doc) = crate::support::audit_json_with(
+        &lab,
+        &["disguise.test"],
+        &[
+            "--no-blocklists",
+            "--smtp-port",
+            &port,
+            "--smtp-timeout",
+            "3",
+        ],
+    )
+    .await;
+    let r = &doc["results"][0];
+    let probes = r["facts"]["smtp"]["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 10, "every address is accounted for");
+    for p in probes {
+        assert!(p["skipped"].is_string(), "{p}");
+        assert!(p["connect_ms"].is_null(), "{p}");
+    }
+    assert_eq!(listener.connections(), 0, "nothing reached the listener");
+    let skipped: usize = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "TLS014")
+        .count();
+    assert_eq!(skipped, 10, "one finding per skipped address");
+}
+
+/// The per-domain deadline holds whatever the servers do: a silent SMTP server and a DNS name
+/// that never answers, with generous per-step timeouts, still end at the deadline.
+#[tokio::test]
+async fn the_domain_deadline_holds_against_stalling_servers() {
+    use mailcheck::lab::smtp::{Greeting, SmtpListener, SmtpSpec};
+    let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 97, 2));
+    let mut spec = SmtpSpec::new("mx.stall.test", None);
+    spec.greeting = Greeting::Never;
+    let listener = SmtpListener::start(ip, 0, spec).await.unwrap();
+    let port = listener.addr().port().to_string();
+    let lab = Lab::builder()
+        .zone(
+            "stall.test",
+            &zone("@ IN MX 10 mx\nmx IN A 127.0.97.2\n@ IN TXT \"v=spf1 -all\"\n"),
+        )
+        .fault("_dmarc.stall.test", mailcheck::lab::Fault::Timeout)
+        .start()
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let (run, doc) = crate::support::audit_json_with(
+        &lab,
+        &["stall.test"],
+        &[
+            "--allow-private",
+            "--no-blocklists",
+            "--smtp-port",
+            &port,
+            "--smtp-timeout",
+            "60",
+            "--timeout",
+            "30",
+            "--deadline",
+            "3",
+        ],
+    )
+    .await;
+    // A hang guard, not a speed claim: without the deadline this takes over a minute.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "{}",
+        run.stderr
+    );
+    let r = &doc["results"][0];
+    assert_eq!(status(r, "TLS001"), "unknown");
+    assert_eq!(
+        status(r, "DMARC001"),
+        "unknown",
+        "a timeout is not \"no DMARC\""
+    );
+    assert_eq!(listener.connections(), 1);
+}
+
+/// DNS rebinding: a name that would answer with another address the second time is asked
+/// once, and only the address the report shows is contacted, by every domain that uses it.
+#[tokio::test]
+async fn a_rebinding_name_is_resolved_once_and_only_its_checked_address_is_contacted() {
+    use mailcheck::lab::smtp::{SmtpListener, SmtpSpec};
+    let v4 = |h| std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 97, h));
+    let good = SmtpListener::start(v4(10), 0, SmtpSpec::new("mx.rebind.test", None))
+        .await
+        .unwrap();
+    let port = good.addr().port();
+    let evil = SmtpListener::start(v4(11), port, SmtpSpec::new("mx.rebind.test", None))
+        .await
+        .unwrap();
+    let body = |addr: &str| {
+        zone(&format!(
+            "@ IN MX 10 mx\nmx IN A {addr}\n@ IN TXT \"v=spf1 -all\"\n\
+             b IN MX 10 mx.rebind.test.\nb IN TXT \"v=spf1 -all\"\n"
+        ))
+    };
+    let first = Lab::builder()
+        .zone("rebind.test", &body("127.0.97.10"))
+        .start()
+        .await
+        .unwrap();
+    let then = Lab::builder()
+        .zone("rebind.test", &body("127.0.97.11"))
+        .start()
+        .await
+        .unwrap();
+    let rebinder = mailcheck::lab::spoof::Rebinder::start(first.addr(), then.addr())
+        .await
+        .unwrap();
+    let resolver = rebinder.addr().to_string();
+    let port = port.to_string();
+    let run = mailcheck(&[
+        "--resolver",
+        &resolver,
+        "--format",
+        "json",
+        "--allow-private",
+        "--no-blocklists",
+        "--smtp-port",
+        &port,
+        "--smtp-timeout",
+        "3",
+        "rebind.test",
+        "b.rebind.test",
+    ])
+    .await;
+    let doc: Value = serde_json::from_str(&run.stdout).expect(&run.stderr);
+    assert_eq!(first.queries("mx.rebind.test", "A"), 1);
+    assert_eq!(then.queries("mx.rebind.test", "A"), 0, "asked once");
+    assert_eq!(good.connections(), 1, "one probe, shared by both domains");
+    assert_eq!(
+        evil.connections(),
+        0,
+        "the rebound address is never contacted"
+    );
+    for r in doc["results"].as_array().unwrap() {
+        assert_eq!(
+            r["facts"]["smtp"]["probes"][0]["ip"], "127.0.97.10",
+            "{}",
+            r["domain"]
+        );
+    }
+}
