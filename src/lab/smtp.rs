@@ -78,6 +78,9 @@ struct Counters {
     tls: AtomicU64,
     /// The argument of every EHLO received.
     ehlo: std::sync::Mutex<Vec<String>>,
+    /// Connections open now, and the most ever open at once.
+    active: AtomicU64,
+    peak: AtomicU64,
 }
 
 /// A running listener; it stops when dropped.
@@ -104,9 +107,12 @@ impl SmtpListener {
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 shared.connections.fetch_add(1, Ordering::Relaxed);
+                let open = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.peak.fetch_max(open, Ordering::SeqCst);
                 let (spec, counters) = (Arc::clone(&spec), Arc::clone(&shared));
                 tokio::spawn(async move {
                     let _ = session(stream, &spec, &counters).await;
+                    counters.active.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -124,6 +130,11 @@ impl SmtpListener {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::Relaxed)
+    }
+
+    /// The most connections that were open at once.
+    pub fn peak_connections(&self) -> u64 {
+        self.counters.peak.load(Ordering::SeqCst)
     }
 
     /// Connections whose client spoke before the final greeting line.

@@ -40,10 +40,14 @@
 //! appear in any release.
 
 mod catalogue;
+mod csv;
+mod diff;
+pub mod essentials;
 mod json;
 mod markdown;
 mod sanitize;
 mod spf;
+mod summary;
 mod table;
 
 use std::io::{self, Write};
@@ -51,10 +55,13 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
+pub use csv::{COLUMNS as CSV_COLUMNS, Csv};
+pub use diff::render_diff;
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
 pub use spf::SpfReport;
+pub use summary::render_summary;
 pub use table::{Table, TableOptions};
 
 use crate::facts::Facts;
