@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -111,8 +111,9 @@ impl SmtpListener {
                 shared.peak.fetch_max(open, Ordering::SeqCst);
                 let (spec, counters) = (Arc::clone(&spec), Arc::clone(&shared));
                 tokio::spawn(async move {
-                    let _ = session(stream, &spec, &counters).await;
-                    counters.active.fetch_sub(1, Ordering::SeqCst);
+                    let open = Open(AtomicBool::new(true));
+                    let _ = session(stream, &spec, &counters, &open).await;
+                    open.close(&counters);
                 });
             }
         });
@@ -158,6 +159,18 @@ impl SmtpListener {
     }
 }
 
+/// Whether a connection still counts as open: until the client says QUIT (it may close its end
+/// a moment before this side notices), or the session ends.
+struct Open(AtomicBool);
+
+impl Open {
+    fn close(&self, c: &Counters) {
+        if self.0.swap(false, Ordering::SeqCst) {
+            c.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A TLS record: alert (21), version 3.1, length 2, fatal (2), `protocol_version` (70).
 const PROTOCOL_VERSION_ALERT: [u8; 7] = [21, 3, 1, 0, 2, 2, 70];
 
@@ -171,7 +184,12 @@ async fn pause_watching(stream: &mut TcpStream, pause: Duration, c: &Counters) {
     }
 }
 
-async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Result<()> {
+async fn session(
+    mut stream: TcpStream,
+    spec: &SmtpSpec,
+    c: &Counters,
+    open: &Open,
+) -> io::Result<()> {
     let name = &spec.name;
     match spec.greeting {
         Greeting::Prompt => {}
@@ -195,14 +213,14 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
                 .write_all(format!("{code} {name} no service for you\r\n").as_bytes())
                 .await?;
             let mut r = BufReader::new(stream);
-            return commands(&mut r, spec, c, false).await.map(|_| ());
+            return commands(&mut r, spec, c, false, open).await.map(|_| ());
         }
     }
     stream
         .write_all(format!("220 {name} ESMTP lab\r\n").as_bytes())
         .await?;
     let mut r = BufReader::new(stream);
-    if !commands(&mut r, spec, c, false).await? {
+    if !commands(&mut r, spec, c, false, open).await? {
         return Ok(());
     }
     let Some(config) = &spec.tls else {
@@ -213,7 +231,7 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
         .await?;
     c.tls.fetch_add(1, Ordering::Relaxed);
     let mut r = BufReader::new(tls);
-    commands(&mut r, spec, c, true).await.map(|_| ())
+    commands(&mut r, spec, c, true, open).await.map(|_| ())
 }
 
 /// Serves commands until QUIT or STARTTLS; `Ok(true)` means "upgrade now".
@@ -222,6 +240,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
     spec: &SmtpSpec,
     c: &Counters,
     secure: bool,
+    open: &Open,
 ) -> io::Result<bool> {
     let mut line = String::new();
     loop {
@@ -284,6 +303,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             },
             "QUIT" => {
+                open.close(c);
                 r.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
                 return Ok(false);
             }

@@ -34,7 +34,8 @@
 //! not-yet-valid | name-mismatch | other}`, `name_matches`, `lifetime_left_percent`),
 //! `ehlo_tls`, `extensions` (the EHLO keywords that count) and `error` (`{stage, kind,
 //! detail}`)) and `facts.dnsbl` (`enabled`, `lists` with `name`, public `zone`, `dqs`, `kind`,
-//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`).
+//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`; and `skipped`:
+//! lists not asked in this run, `{name, zone, kind, reason}`).
 //!
 //! `schema_version` changes only when a field is removed or changes meaning; new fields may
 //! appear in any release.

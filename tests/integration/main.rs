@@ -3,10 +3,12 @@
 
 mod bimi;
 mod bulk;
+mod bulk_io;
 mod catalogue;
 mod certs;
 mod cli;
 mod demo;
+mod diff;
 mod dkim;
 mod dns;
 mod dnsbl;
@@ -14,6 +16,7 @@ mod faults;
 mod findings;
 mod json;
 mod oracle;
+mod politeness;
 mod ptr;
 mod rfc7208;
 mod rules;
