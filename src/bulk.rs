@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -59,19 +59,33 @@ pub fn prepare_append(path: &Path) -> io::Result<HashSet<String>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
         Err(e) => return Err(e),
     };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    if complete < bytes.len() {
-        file.set_len(complete as u64)?;
-        file.seek(SeekFrom::Start(complete as u64))?;
+    // Line by line: a run of many domains makes a file far larger than memory should hold.
+    let mut done = HashSet::new();
+    let (mut complete, mut read) = (0u64, 0u64);
+    let mut reader = io::BufReader::new(&mut file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if line.last() != Some(&b'\n') {
+            break;
+        }
+        complete = read;
+        if let Ok(l) = serde_json::from_slice::<Line>(&line) {
+            done.insert(l.domain);
+        }
+    }
+    drop(reader);
+    if complete < read {
+        file.set_len(complete)?;
+        file.seek(SeekFrom::Start(complete))?;
         file.sync_all()?;
     }
-    Ok(bytes[..complete]
-        .split(|b| *b == b'\n')
-        .filter_map(|line| serde_json::from_slice::<Line>(line).ok())
-        .map(|l| l.domain)
-        .collect())
+    Ok(done)
 }
 
 /// What a run has produced so far, kept small (counts, not reports), so a run of any size

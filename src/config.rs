@@ -197,7 +197,7 @@ impl Config {
             dnsbl: DnsblSettings {
                 defaults: !o.no_blocklists && !demo,
                 custom,
-                skip_spamhaus: spamhaus_cap(domains.len(), dqs_key.is_some()),
+                skip_spamhaus: spamhaus_cap(domains.len(), dqs_key.is_some(), o.no_blocklists),
                 dqs_key,
             },
             domains,
@@ -276,9 +276,9 @@ fn bulk_options(cli: &Cli, domains: &mut Inputs) -> Result<(Option<Shard>, DiffP
 
 /// Why a run skips the Spamhaus lists, when it does: more domains than their free use allows,
 /// and no DQS key.
-fn spamhaus_cap(domains: usize, dqs: bool) -> Option<String> {
+fn spamhaus_cap(domains: usize, dqs: bool, off: bool) -> Option<String> {
     use crate::checks::dnsbl::SPAMHAUS_BULK_LIMIT;
-    (!dqs && domains > SPAMHAUS_BULK_LIMIT).then(|| {
+    (!off && !dqs && domains > SPAMHAUS_BULK_LIMIT).then(|| {
         format!(
             "a run of {domains} domains (over {SPAMHAUS_BULK_LIMIT}) without a Spamhaus DQS key \
              ({DQS_KEY_ENV}); their free public use is for low volumes"

@@ -333,7 +333,7 @@ async fn ctrl_c_keeps_the_completed_results_and_exits_130() {
     let child = spawn(&a);
     wait_for("the stalled probe", || listener.connections() > before).await;
     // The quick domains need only a handful of loopback DNS answers.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let done = interrupt(child).await;
     assert_eq!(done.status.code(), Some(130));
     let doc: serde_json::Value =

@@ -131,6 +131,11 @@ async fn big_runs_without_a_dqs_key_skip_spamhaus_and_say_so() {
         lab.queries("2.0.0.127.bl.spamcop.net", "A") >= 1,
         "the other lists are still asked"
     );
+    // Without blocklists, there is nothing to say.
+    let mut off = args.to_vec();
+    off.push("--no-blocklists");
+    let quiet = mailcheck(&off).await;
+    assert!(!quiet.stderr.contains("Spamhaus"), "{}", quiet.stderr);
     // With a DQS key, the same run asks Spamhaus (through DQS).
     let keyed = mailcheck_with(&args, &[("MAILCHECK_SPAMHAUS_DQS_KEY", "labkey")]).await;
     assert!(
