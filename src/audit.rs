@@ -130,20 +130,21 @@ pub async fn audit(
 /// `each` with every report as soon as it is done (for streaming and progress).
 pub async fn run_each(
     config: &Config,
-    each: impl FnMut(&DomainReport),
+    mut each: impl FnMut(&DomainReport),
 ) -> Result<Document, SetupError> {
-    run_until(config, true, each, std::future::pending::<()>())
+    run_until(config, true, |_, r| each(r), std::future::pending::<()>())
         .await
         .map(|(doc, _)| doc)
 }
 
 /// Like [`run_each`], stopping early when `stop` completes (Ctrl-C): the document then holds
 /// the domains completed so far, and the flag is `true`. With `keep` false the document's
-/// `results` stay empty, so a streamed run of any size holds no reports.
+/// `results` stay empty, so a streamed run of any size holds no reports. `each` gets the
+/// domain's position in the input too.
 pub async fn run_until(
     config: &Config,
     keep: bool,
-    mut each: impl FnMut(&DomainReport),
+    mut each: impl FnMut(usize, &DomainReport),
     stop: impl Future<Output = ()>,
 ) -> Result<(Document, bool), SetupError> {
     let dns = Dns::new(&config.resolver)?;
@@ -178,7 +179,7 @@ pub async fn run_until(
         })
         .buffer_unordered(config.concurrency)
         .take_until(stop)
-        .inspect(|(_, report)| each(report))
+        .inspect(|(i, report)| each(*i, report))
         .filter(|_| std::future::ready(keep))
         .collect()
         .await;

@@ -10,7 +10,7 @@ use mailcheck::cli::{Cli, Command, Format};
 use mailcheck::config::Config;
 use mailcheck::exit::ExitStatus;
 use mailcheck::output::emit;
-use mailcheck::report::{Csv, Json, Markdown, Render, Table, TableOptions, render_diff};
+use mailcheck::report::{Json, Markdown, Render, Table, TableOptions, render_diff};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,6 +106,11 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     } else {
         config
     };
+    audit_domains(&runtime, config)
+}
+
+/// The audit of every domain: streamed, kept or tallied by format, then rendered.
+fn audit_domains(runtime: &tokio::runtime::Runtime, config: &Config) -> anyhow::Result<ExitStatus> {
     for line in &config.rejected {
         eprintln!("mailcheck: skipped {line}");
     }
@@ -119,13 +124,19 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     let progress = progress_bar(config);
     let jsonl = config.format == Format::Jsonl;
     let to_stdout = jsonl && !config.quiet && config.output.is_none();
+    // CSV keeps rows, not reports, until the end.
+    let csv = config.format == Format::Csv;
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
     let mut tally = mailcheck::bulk::Tally::default();
     let mut resolver_failures: Vec<(String, String)> = Vec::new();
     let mut write_error: Option<io::Error> = None;
     let started = std::time::Instant::now();
     let (doc, interrupted) = runtime.block_on(async {
-        let each = |r: &mailcheck::report::DomainReport| {
+        let each = |i: usize, r: &mailcheck::report::DomainReport| {
             tally.add(r, config.fail_on);
+            if csv {
+                rows.push((i, mailcheck::report::csv_row(r)));
+            }
             progress.inc(1);
             progress.set_message(format!("{} with errors", tally.with_errors));
             if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
@@ -159,7 +170,7 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
                 std::future::pending::<()>().await;
             }
         };
-        mailcheck::audit::run_until(config, !jsonl, each, ctrl_c).await
+        mailcheck::audit::run_until(config, !jsonl && !csv, each, ctrl_c).await
     })?;
     progress.finish_and_clear();
     for (domain, why) in &resolver_failures {
@@ -170,6 +181,13 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     }
     if let Some(e) = write_error {
         return Err(e).context("writing the report");
+    }
+    rows.sort_by_key(|(i, _)| *i);
+    if csv {
+        emit(config.output.as_deref(), config.quiet, |out| {
+            mailcheck::report::write_csv(rows.into_iter().map(|(_, r)| r), out)
+        })
+        .context("writing the report")?;
     }
     finish(config, &doc, &tally, interrupted, started)
 }
@@ -196,9 +214,8 @@ fn finish(
         }))),
         Format::Json => Some(Box::new(Json)),
         Format::Markdown => Some(Box::new(Markdown)),
-        Format::Csv => Some(Box::new(Csv)),
-        // Already written, line by line.
-        Format::Jsonl => None,
+        // Already written: line by line, or from the rows kept.
+        Format::Jsonl | Format::Csv => None,
     };
     if let Some(renderer) = renderer {
         emit(config.output.as_deref(), config.quiet, |out| {

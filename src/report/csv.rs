@@ -37,13 +37,19 @@ pub struct Csv;
 
 impl Render for Csv {
     fn render(&self, doc: &Document, w: &mut dyn Write) -> io::Result<()> {
-        let mut out = csv::Writer::from_writer(w);
-        out.write_record(COLUMNS)?;
-        for r in &doc.results {
-            out.write_record(row(r))?;
-        }
-        out.flush()
+        write_csv(doc.results.iter().map(row), w)
     }
+}
+
+/// Writes the header and `rows` (each made by [`row`]): a bulk run keeps only its rows, not
+/// its reports, until the end.
+pub fn write_csv(rows: impl Iterator<Item = Vec<String>>, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(COLUMNS)?;
+    for r in rows {
+        out.write_record(r)?;
+    }
+    out.flush()
 }
 
 /// Whether a record is there, unusable, absent, or unknown: the short form of a record text.
@@ -55,7 +61,8 @@ fn presence(text: &str, valid: bool) -> String {
     }
 }
 
-fn row(r: &DomainReport) -> Vec<String> {
+/// One domain's row, in [`COLUMNS`] order.
+pub fn row(r: &DomainReport) -> Vec<String> {
     let e = Essentials::of(r);
     let root = r.root_cause.as_ref().map_or_else(String::new, |c| {
         serde_json::to_value(c)

@@ -56,7 +56,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
-pub use csv::{COLUMNS as CSV_COLUMNS, Csv};
+pub use csv::{COLUMNS as CSV_COLUMNS, Csv, row as csv_row, write_csv};
 pub use diff::render_diff;
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
