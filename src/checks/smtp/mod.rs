@@ -1,6 +1,7 @@
 //! The SMTP/STARTTLS probe of every MX address (RFC 5321, RFC 3207).
 //!
-//! One connection per (address, MX name) per run, shared by every domain that needs it. The probe
+//! One connection per (address, MX name) per run, shared by every domain that needs it, and at
+//! most `--per-host-connections` open at once to one address. The probe
 //! behaves as real servers expect of a polite client: it says nothing before the final `220 `
 //! greeting line, waits patiently for it (some servers delay on purpose), sends `EHLO` with our
 //! own name, upgrades with `STARTTLS` when offered, says `EHLO` again over TLS and uses only what
