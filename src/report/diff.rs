@@ -24,8 +24,9 @@ fn count(d: &DiffReport, c: Change) -> usize {
 
 fn headline(d: &DiffReport) -> String {
     format!(
-        "{} domains: {} changed, {} unchanged, {} added, {} removed; {} new error{}",
+        "{} domain{}: {} changed, {} unchanged, {} added, {} removed; {} new error{}",
         d.domains.len(),
+        if d.domains.len() == 1 { "" } else { "s" },
         count(d, Change::Changed),
         count(d, Change::Unchanged),
         count(d, Change::Added),
