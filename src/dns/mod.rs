@@ -22,7 +22,19 @@ use tokio::sync::OnceCell;
 use crate::bytes::ByteString;
 
 /// The record types mailcheck asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RecordType {
     A,
@@ -52,7 +64,7 @@ impl std::fmt::Display for RecordType {
 }
 
 /// The outcome of one lookup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status")]
 pub enum Lookup<T> {
     /// The name has records of the asked type (after following any CNAMEs).
@@ -110,14 +122,16 @@ impl<T> Lookup<T> {
 }
 
 /// One CNAME met while resolving.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cname {
     pub name: String,
     pub target: String,
 }
 
 /// Why a lookup failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{kind}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
 pub struct DnsFailure {
     pub kind: FailureKind,
@@ -125,7 +139,7 @@ pub struct DnsFailure {
     pub detail: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -148,7 +162,7 @@ impl std::fmt::Display for FailureKind {
 }
 
 /// An MX record (RFC 1035 §3.3.9). `exchange` is `"."` for a null MX (RFC 7505).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mx {
     pub preference: u16,
     pub exchange: String,
@@ -156,7 +170,7 @@ pub struct Mx {
 
 /// One TXT record: its character-strings as published, and the text they make once joined
 /// without separators (RFC 7208 §3.3, RFC 7489 §6.6.3, RFC 6376 §3.6.2.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Txt {
     pub strings: Vec<ByteString>,
 }

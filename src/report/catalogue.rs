@@ -1,9 +1,12 @@
 //! `mailcheck rules` and `mailcheck explain`: the rule registry and the scoring model, as text,
 //! JSON or Markdown. `docs/rules.md` is `mailcheck rules --format markdown`.
 //!
-//! JSON: `rules` prints `{schema_version, rules: [Rule]}`; `explain CODE` prints one `Rule`:
-//! `{code, name, category, severity, title, explanation, remediation, reference, reference_url}`
-//! (`reference_url` null when the reference is not a link or an RFC); `explain scoring` prints
+//! JSON: `rules` prints `{schema_version, rules: [Rule], retired: [Retired]}`; `explain CODE`
+//! prints one `Rule`: `{code, name, category, severity, since, status, title, explanation,
+//! remediation, reference, reference_url}` (`reference_url` null when the reference is not a
+//! link or an RFC; `redirected_from` added when CODE was a retired code that now redirects), or
+//! for a removed code one `Retired`: `{code, name, status: "removed", since, retired_in,
+//! redirect, reason}`; `explain scoring` prints
 //! the model: `{weights: [{severity, weight}], grades: [{grade, min_score}], lowest_grade,
 //! caps: [{when, best_grade}], categories, excluded}`.
 
@@ -15,13 +18,16 @@ use serde::Serialize;
 use super::SCHEMA_VERSION;
 use crate::cli::Format;
 use crate::finding::{Category, Status};
-use crate::rules::{self, RULES, Rule, RuleState, Selection};
+use crate::rules::redirects::{self, Fate, Retired};
+use crate::rules::{self, RULES, Rule, RuleState, RuleStatus, Selection};
 use crate::score::{self, Model};
 
 /// What `explain` was asked about.
 #[derive(Clone, Copy)]
 pub enum Topic {
     Rule(&'static Rule),
+    /// A retired code: explained as removed, or as the rule it redirects to.
+    Retired(&'static Retired),
     Scoring,
 }
 
@@ -29,6 +35,7 @@ impl std::fmt::Debug for Topic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Rule(r) => write!(f, "Rule({})", r.code),
+            Self::Retired(r) => write!(f, "Retired({})", r.code),
             Self::Scoring => write!(f, "Scoring"),
         }
     }
@@ -60,6 +67,15 @@ impl Topic {
                     .find(|r| r.name.eq_ignore_ascii_case(t))
             })
             .map(Self::Rule)
+            .or_else(|| {
+                redirects::find(t)
+                    .or_else(|| {
+                        redirects::all()
+                            .iter()
+                            .find(|r| r.name.eq_ignore_ascii_case(t))
+                    })
+                    .map(Self::Retired)
+            })
             .ok_or_else(|| UnknownTopic {
                 text: text.to_owned(),
                 closest: rules::closest_code(&t.to_ascii_uppercase()),
@@ -81,11 +97,48 @@ struct RuleDoc<'a> {
     name: &'a str,
     category: Category,
     severity: crate::finding::Severity,
+    since: &'a str,
+    status: RuleStatus,
     title: &'a str,
     explanation: &'a str,
     remediation: &'a str,
     reference: &'a str,
     reference_url: Option<String>,
+    /// The retired code asked about, when it redirects here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirected_from: Option<&'a str>,
+}
+
+/// A retired code, as JSON.
+#[derive(Serialize)]
+struct RetiredDoc<'a> {
+    code: &'a str,
+    name: &'a str,
+    status: RuleStatus,
+    since: &'a str,
+    retired_in: &'a str,
+    /// The code that took over, for a redirect.
+    redirect: Option<&'a str>,
+    /// Why it was removed, for a removal.
+    reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a Retired> for RetiredDoc<'a> {
+    fn from(r: &'a Retired) -> Self {
+        let (redirect, reason) = match r.fate {
+            Fate::Redirect(to) => (Some(to), None),
+            Fate::Removed(why) => (None, Some(why)),
+        };
+        Self {
+            code: r.code,
+            name: r.name,
+            status: RuleStatus::Removed,
+            since: r.since,
+            retired_in: r.retired_in,
+            redirect,
+            reason,
+        }
+    }
 }
 
 impl<'a> From<&'a Rule> for RuleDoc<'a> {
@@ -95,11 +148,14 @@ impl<'a> From<&'a Rule> for RuleDoc<'a> {
             name: r.name,
             category: r.category,
             severity: r.severity,
+            since: r.since,
+            status: r.status,
             title: r.title,
             explanation: r.explanation,
             remediation: r.remediation,
             reference: r.reference,
             reference_url: reference_url(r.reference),
+            redirected_from: None,
         }
     }
 }
@@ -108,6 +164,7 @@ impl<'a> From<&'a Rule> for RuleDoc<'a> {
 struct RuleList<'a> {
     schema_version: u32,
     rules: Vec<RuleDoc<'a>>,
+    retired: Vec<RetiredDoc<'a>>,
 }
 
 /// A link for a reference: itself when it is one, the RFC Editor's page for `RFC N §S`.
@@ -150,6 +207,7 @@ impl Catalogue {
             (Self::Rules, Format::Json | Format::Jsonl) => json(&RuleList {
                 schema_version: SCHEMA_VERSION,
                 rules: listed.iter().map(|r| RuleDoc::from(*r)).collect(),
+                retired: redirects::all().iter().map(RetiredDoc::from).collect(),
             })?,
             (Self::Rules, Format::Markdown) => rules_markdown(&listed),
             (Self::Rules, Format::Table) => rules_table(&listed),
@@ -158,6 +216,7 @@ impl Catalogue {
             }
             (Self::Explain(Topic::Rule(r)), Format::Markdown) => rule_markdown(r, "#"),
             (Self::Explain(Topic::Rule(r)), Format::Table) => rule_text(r, width),
+            (Self::Explain(Topic::Retired(r)), format) => retired(r, format, width)?,
             (Self::Explain(Topic::Scoring), Format::Json | Format::Jsonl) => json(&score::model())?,
             (Self::Explain(Topic::Scoring), Format::Markdown) => {
                 format!(
@@ -179,25 +238,57 @@ fn rules_table(rules: &[&Rule]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8}  {:<8}  {:<14}  NAME",
-        "CODE", "SEVERITY", "CATEGORY"
+        "{:<8}  {:<8}  {:<14}  {:<5}  NAME",
+        "CODE", "SEVERITY", "CATEGORY", "SINCE"
     );
     for r in rules {
+        let status = match r.status {
+            RuleStatus::Stable => String::new(),
+            s => format!(" [{}]", s.as_str()),
+        };
         let _ = writeln!(
             out,
-            "{:<8}  {:<8}  {:<14}  {}",
+            "{:<8}  {:<8}  {:<14}  {:<5}  {}{status}",
             r.code,
             r.severity.as_str(),
             r.category.as_str(),
+            r.since,
             r.name
         );
     }
     let _ = writeln!(
         out,
-        "\n{} rules · details: mailcheck explain CODE · --format json|markdown",
-        rules.len()
+        "\n{} rules ({}){} · details: mailcheck explain CODE · --format json|markdown",
+        rules.len(),
+        status_counts(rules),
+        match redirects::all().len() {
+            0 => String::new(),
+            n => format!(" · {n} retired codes"),
+        }
     );
     out
+}
+
+/// `all stable`, or how many rules are in each status.
+fn status_counts(rules: &[&Rule]) -> String {
+    let statuses = [
+        RuleStatus::Stable,
+        RuleStatus::Preview,
+        RuleStatus::Deprecated,
+    ];
+    let counts: Vec<(usize, RuleStatus)> = statuses
+        .iter()
+        .map(|&s| (rules.iter().filter(|r| r.status == s).count(), s))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    match counts.as_slice() {
+        [(_, s)] => format!("all {}", s.as_str()),
+        _ => counts
+            .iter()
+            .map(|(n, s)| format!("{n} {}", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// `docs/rules.md` (with every rule).
@@ -209,15 +300,20 @@ fn rules_markdown(rules: &[&Rule]) -> String {
          code stays reserved. Look one up with `mailcheck explain CODE`, switch rules off with \
          `--ignore CODE` or a prefix (`--ignore PTR`), or change a rule's severity in \
          `mailcheck.toml` (see the README).\n\n\
-         | Code | Name | Category | Severity | Title |\n|---|---|---|---|---|\n",
+         | Code | Name | Category | Severity | Since | Title |\n|---|---|---|---|---|---|\n",
     );
     for r in rules {
+        let status = match r.status {
+            RuleStatus::Stable => String::new(),
+            s => format!(" ({})", s.as_str()),
+        };
         let _ = writeln!(
             out,
-            "| [{code}](#{anchor}) | `{}` | {} | {} | {} |",
+            "| [{code}](#{anchor}) | `{}`{status} | {} | {} | {} | {} |",
             r.name,
             r.category.as_str(),
             r.severity.as_str(),
+            r.since,
             r.title.replace('|', "\\|"),
             code = r.code,
             anchor = r.code.to_ascii_lowercase(),
@@ -226,6 +322,17 @@ fn rules_markdown(rules: &[&Rule]) -> String {
     for r in rules {
         out.push('\n');
         out.push_str(&rule_markdown(r, "##"));
+    }
+    out.push_str(
+        "\n## Retired codes\n\n\
+         A retired code stays reserved: `explain`, `--select`, `--ignore` and mailcheck.toml \
+         still know it (a redirected code maps to its successor, with a warning).\n\n",
+    );
+    if redirects::all().is_empty() {
+        out.push_str("None yet.\n");
+    }
+    for r in redirects::all() {
+        let _ = writeln!(out, "- {}", r.describe());
     }
     out.push_str("\n## Scoring\n\n");
     out.push_str(&scoring_paragraphs(&score::model()).join("\n\n"));
@@ -240,7 +347,8 @@ fn rule_markdown(r: &Rule, level: &str) -> String {
     );
     format!(
         "{level} {code}\n\n\
-         **{title}** · `{name}` · {category} · default severity **{severity}**\n\n\
+         **{title}** · `{name}` · {category} · default severity **{severity}** · \
+         {status} since {since}\n\n\
          **Why it matters.** {explanation}\n\n\
          **How to fix.** {remediation}\n\n\
          **Reference.** {reference}\n",
@@ -249,6 +357,8 @@ fn rule_markdown(r: &Rule, level: &str) -> String {
         name = r.name,
         category = r.category.as_str(),
         severity = r.severity.as_str(),
+        status = r.status.as_str(),
+        since = r.since,
         explanation = r.explanation,
         remediation = r.remediation,
     )
@@ -275,6 +385,7 @@ fn rule_text(r: &Rule, width: usize) -> String {
     let _ = writeln!(out, "  name       {}", r.name);
     let _ = writeln!(out, "  category   {}", r.category.as_str());
     let _ = writeln!(out, "  severity   {} (default)", r.severity.as_str());
+    let _ = writeln!(out, "  status     {} since {}", r.status.as_str(), r.since);
     let _ = writeln!(out, "  reference  {reference}\n");
     for (heading, body) in [
         ("What it checks", r.title),
@@ -296,6 +407,43 @@ fn rule_text(r: &Rule, width: usize) -> String {
         width,
     );
     out
+}
+
+/// `explain` of a retired code: its successor with a note, or what it was and why it went.
+fn retired(r: &Retired, format: Format, width: usize) -> io::Result<String> {
+    let note = r.describe();
+    if let Some(next) = r.successor() {
+        return Ok(match format {
+            Format::Json | Format::Jsonl => json(&RuleDoc {
+                redirected_from: Some(r.code),
+                ..RuleDoc::from(next)
+            })?,
+            Format::Markdown => format!("> {note}.\n\n{}", rule_markdown(next, "#")),
+            Format::Table => format!("{note}.\n\n{}", rule_text(next, width)),
+        });
+    }
+    Ok(match format {
+        Format::Json | Format::Jsonl => json(&RetiredDoc::from(r))?,
+        Format::Markdown => format!("# {}\n\n**Removed.** {note}.\n", r.code),
+        Format::Table => {
+            let mut out = format!("{} · removed\n\n", r.code);
+            let _ = writeln!(out, "  name       {}", r.name);
+            let _ = writeln!(
+                out,
+                "  status     removed in {} (since {})\n",
+                r.retired_in, r.since
+            );
+            wrap(
+                &mut out,
+                &format!(
+                    "{note}. The code stays reserved and never returns with another meaning; \
+                     ignoring it is harmless, selecting it is an error."
+                ),
+                width,
+            );
+            out
+        }
+    })
 }
 
 fn scoring_text(width: usize) -> String {
@@ -406,8 +554,40 @@ mod tests {
         let name = rules::find("SPF002").unwrap().name;
         assert!(matches!(Topic::parse(name), Ok(Topic::Rule(r)) if r.code == "SPF002"));
         assert!(matches!(Topic::parse("scoring"), Ok(Topic::Scoring)));
+        assert!(matches!(Topic::parse("spf099"), Ok(Topic::Retired(r)) if r.code == "SPF099"));
+        assert!(matches!(Topic::parse("mx-old-check"), Ok(Topic::Retired(r)) if r.code == "MX099"));
         let e = Topic::parse("SPF02").unwrap_err();
         assert_eq!(e.closest.as_deref(), Some("SPF002"));
+    }
+
+    #[test]
+    fn retired_codes_are_explained() {
+        let render = |code: &str, format| {
+            let mut out = Vec::new();
+            Catalogue::Explain(Topic::parse(code).unwrap())
+                .render(format, 80, &Selection::all(), &mut out)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let text = render("SPF099", Format::Table);
+        assert!(
+            text.starts_with("SPF099 (spf-two-records) became SPF002 in 0.2.0.\n\nSPF002 · "),
+            "{text}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&render("SPF099", Format::Json)).unwrap();
+        assert_eq!(
+            (doc["code"].as_str(), doc["redirected_from"].as_str()),
+            (Some("SPF002"), Some("SPF099"))
+        );
+        let text = render("MX099", Format::Table);
+        assert!(
+            text.contains("removed in 0.2.0") && text.contains("it duplicated MX005"),
+            "{text}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&render("mx099", Format::Json)).unwrap();
+        assert_eq!(doc["status"], "removed");
+        assert_eq!(doc["reason"], "it duplicated MX005");
+        assert!(render("MX099", Format::Markdown).contains("**Removed.**"));
     }
 
     #[test]

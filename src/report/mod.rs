@@ -43,6 +43,7 @@ mod catalogue;
 mod json;
 mod markdown;
 mod sanitize;
+mod schema;
 mod spf;
 mod table;
 
@@ -54,6 +55,7 @@ pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
+pub use schema::{domain_schema, report_schema, write_schema};
 pub use spf::SpfReport;
 pub use table::{Table, TableOptions};
 
@@ -74,7 +76,7 @@ pub fn day(ts: i64) -> String {
 }
 
 /// One run's report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
     pub schema_version: u32,
@@ -88,7 +90,7 @@ pub struct Document {
 }
 
 /// Everything about one domain.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainReport {
     pub schema_version: u32,
@@ -105,7 +107,9 @@ pub struct DomainReport {
     pub stats: Stats,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
     pub error: usize,
@@ -130,7 +134,9 @@ impl Counts {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     /// DNS queries this domain's audit sent (answers shared with earlier domains are free).
