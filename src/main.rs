@@ -97,16 +97,14 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         let demo = runtime.block_on(mailcheck::demo::start())?;
         if !config.quiet {
             let smtp = match demo.smtp_port() {
-                Some(port) if config.smtp.enabled => format!(
-                    "MX hosts on 127.0.50.x:{port} with STARTTLS and a demo CA; blocklists not-run"
-                ),
-                Some(_) => "SMTP/TLS (--no-smtp) and blocklists not-run".to_owned(),
-                None => {
-                    "127.0.50.x cannot be bound here, so SMTP/TLS and blocklists not-run".to_owned()
+                Some(port) if config.smtp.enabled => {
+                    format!("MX hosts 127.0.50.x:{port} (STARTTLS, demo CA)")
                 }
+                Some(_) => "no SMTP (--no-smtp)".to_owned(),
+                None => "no SMTP (127.0.50.x cannot be bound here)".to_owned(),
             };
             eprintln!(
-                "mailcheck demo: example domains from a lab in this process: DNS on {}, {smtp}",
+                "mailcheck demo: a lab in this process: DNS {} · {smtp}\n",
                 demo.dns_addr()
             );
         }

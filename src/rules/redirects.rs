@@ -85,18 +85,18 @@ pub(crate) mod tests {
     /// Stand-ins, so the code paths that consult the table are tested before a code retires.
     pub static SAMPLE: &[Retired] = &[
         Retired {
-            code: "SPF099",
-            name: "spf-two-records",
-            since: "0.1.0",
-            retired_in: "0.2.0",
-            fate: Fate::Redirect("SPF002"),
-        },
-        Retired {
             code: "MX099",
             name: "mx-old-check",
             since: "0.1.0",
             retired_in: "0.2.0",
             fate: Fate::Removed("it duplicated MX005"),
+        },
+        Retired {
+            code: "SPF099",
+            name: "spf-two-records",
+            since: "0.1.0",
+            retired_in: "0.2.0",
+            fate: Fate::Redirect("SPF002"),
         },
     ];
 
@@ -115,15 +115,11 @@ pub(crate) mod tests {
                 );
             }
         }
-        let mut codes: Vec<_> = table.iter().map(|r| r.code).collect();
-        let sorted = {
-            let mut c = codes.clone();
-            c.sort_unstable();
-            c.dedup();
-            c
-        };
+        let codes: Vec<_> = table.iter().map(|r| r.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
         assert_eq!(codes, sorted, "retired codes unique and in order");
-        codes.clear();
     }
 
     #[test]
