@@ -66,6 +66,7 @@ impl std::fmt::Display for RecordType {
 /// The outcome of one lookup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status")]
+#[schemars(rename = "Lookup_of_{T}")]
 pub enum Lookup<T> {
     /// The name has records of the asked type (after following any CNAMEs).
     #[serde(rename = "found")]
