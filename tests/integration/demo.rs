@@ -138,6 +138,21 @@ async fn the_demo_table_shows_tls_evidence_and_honours_the_options() {
         table.stdout
     );
     assert!(table.stdout.contains("TLS003"), "{}", table.stdout);
+    // The MX table carries the handshake's evidence: TLS version and certificate expiry.
+    let mx1 = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("mx1.good.test") && l.contains("127.0.50.11"))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(mx1.contains(" 1.3 ") && mx1.contains("20"), "{mx1}");
+    assert!(
+        table.stdout.contains("expired ⚠"),
+        "broken.test's expired certificate: {}",
+        table.stdout
+    );
+    for line in table.stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
     let dns_only = mailcheck(&["demo", "--no-smtp", "--format", "json"]).await;
     let doc: Value = serde_json::from_str(&dns_only.stdout).unwrap();
     assert_eq!(status(result(&doc, "good.test"), "TLS001"), "not-run");

@@ -10,6 +10,9 @@
 //! the model: `{weights: [{severity, weight}], grades: [{grade, min_score}], lowest_grade,
 //! caps: [{when, best_grade}], categories, excluded}`.
 
+mod retired;
+mod scoring;
+
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -17,10 +20,12 @@ use serde::Serialize;
 
 use super::SCHEMA_VERSION;
 use crate::cli::Format;
-use crate::finding::{Category, Status};
-use crate::rules::redirects::{self, Fate, Retired};
+use crate::finding::Category;
+use crate::rules::redirects::{self, Retired};
 use crate::rules::{self, RULES, Rule, RuleState, RuleStatus, Selection};
-use crate::score::{self, Model};
+use crate::score;
+use retired::{RetiredDoc, retired};
+use scoring::{scoring_paragraphs, scoring_text};
 
 /// What `explain` was asked about.
 #[derive(Clone, Copy)]
@@ -107,38 +112,6 @@ struct RuleDoc<'a> {
     /// The retired code asked about, when it redirects here.
     #[serde(skip_serializing_if = "Option::is_none")]
     redirected_from: Option<&'a str>,
-}
-
-/// A retired code, as JSON.
-#[derive(Serialize)]
-struct RetiredDoc<'a> {
-    code: &'a str,
-    name: &'a str,
-    status: RuleStatus,
-    since: &'a str,
-    retired_in: &'a str,
-    /// The code that took over, for a redirect.
-    redirect: Option<&'a str>,
-    /// Why it was removed, for a removal.
-    reason: Option<&'a str>,
-}
-
-impl<'a> From<&'a Retired> for RetiredDoc<'a> {
-    fn from(r: &'a Retired) -> Self {
-        let (redirect, reason) = match r.fate {
-            Fate::Redirect(to) => (Some(to), None),
-            Fate::Removed(why) => (None, Some(why)),
-        };
-        Self {
-            code: r.code,
-            name: r.name,
-            status: RuleStatus::Removed,
-            since: r.since,
-            retired_in: r.retired_in,
-            redirect,
-            reason,
-        }
-    }
 }
 
 impl<'a> From<&'a Rule> for RuleDoc<'a> {
@@ -409,121 +382,6 @@ fn rule_text(r: &Rule, width: usize) -> String {
     out
 }
 
-/// `explain` of a retired code: its successor with a note, or what it was and why it went.
-fn retired(r: &Retired, format: Format, width: usize) -> io::Result<String> {
-    let note = r.describe();
-    if let Some(next) = r.successor() {
-        return Ok(match format {
-            Format::Json | Format::Jsonl => json(&RuleDoc {
-                redirected_from: Some(r.code),
-                ..RuleDoc::from(next)
-            })?,
-            Format::Markdown => format!("> {note}.\n\n{}", rule_markdown(next, "#")),
-            Format::Table => format!("{note}.\n\n{}", rule_text(next, width)),
-        });
-    }
-    Ok(match format {
-        Format::Json | Format::Jsonl => json(&RetiredDoc::from(r))?,
-        Format::Markdown => format!("# {}\n\n**Removed.** {note}.\n", r.code),
-        Format::Table => {
-            let mut out = format!("{} · removed\n\n", r.code);
-            let _ = writeln!(out, "  name       {}", r.name);
-            let _ = writeln!(
-                out,
-                "  status     removed in {} (since {})\n",
-                r.retired_in, r.since
-            );
-            wrap(
-                &mut out,
-                &format!(
-                    "{note}. The code stays reserved and never returns with another meaning; \
-                     ignoring it is harmless, selecting it is an error."
-                ),
-                width,
-            );
-            out
-        }
-    })
-}
-
-fn scoring_text(width: usize) -> String {
-    let mut out = String::from("How mailcheck scores a domain\n\n");
-    for p in scoring_paragraphs(&score::model()) {
-        wrap(&mut out, &p.replace('`', ""), width);
-        out.push('\n');
-    }
-    out.pop();
-    out
-}
-
-/// The scoring model in words, built from the numbers [`score::score`] uses.
-fn scoring_paragraphs(m: &Model) -> Vec<String> {
-    let weights = m
-        .weights
-        .iter()
-        .map(|w| format!("{} {}", w.severity.as_str(), w.weight))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let excluded: Vec<String> = m
-        .excluded
-        .iter()
-        .map(|s| format!("`{}`", s.as_str()))
-        .collect();
-    let excluded = match excluded.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => excluded.join(""),
-    };
-    let categories = m
-        .categories
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let grades = m
-        .grades
-        .iter()
-        .map(|g| format!("{} ≥ {}", g.grade, g.min_score))
-        .chain([format!("{} below", m.lowest_grade)])
-        .collect::<Vec<_>>()
-        .join(", ");
-    let caps = m
-        .caps
-        .iter()
-        .map(|c| {
-            if c.when == Status::Unknown.as_str() {
-                format!("a check that is `unknown` caps it at {}", c.best_grade)
-            } else {
-                format!(
-                    "a finding of severity {} caps it at {}",
-                    c.when, c.best_grade
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    vec![
-        format!(
-            "Only checks that can fail count. Each weighs by the severity of its findings \
-             ({weights}), so an info finding never lowers the score. A severity override in \
-             mailcheck.toml changes the weight too."
-        ),
-        format!(
-            "A category's score is the weight of its passed checks over the weight of its decided \
-             checks (passed or failed), as 0–100. Checks that are {excluded} are left out of both \
-             sums: they never count as passed, and the report shows them as such. An `unknown` \
-             check marks the score `partial`."
-        ),
-        format!(
-            "The overall score is the mean of the categories that have a score ({categories}), \
-             each of equal weight. A category with no decided check has no score and is left out."
-        ),
-        format!(
-            "Grades: {grades}. The grade is capped: {caps}. So an A always means everything was \
-             checked and nothing is left to fix."
-        ),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,19 +446,5 @@ mod tests {
         assert_eq!(doc["status"], "removed");
         assert_eq!(doc["reason"], "it duplicated MX005");
         assert!(render("MX099", Format::Markdown).contains("**Removed.**"));
-    }
-
-    #[test]
-    fn the_scoring_text_quotes_the_model() {
-        let text = scoring_paragraphs(&score::model()).join(" ");
-        for (severity, weight) in score::WEIGHTS {
-            assert!(
-                text.contains(&format!("{} {weight}", severity.as_str())),
-                "{text}"
-            );
-        }
-        for (grade, floor) in score::GRADES {
-            assert!(text.contains(&format!("{grade} ≥ {floor}")), "{text}");
-        }
     }
 }
