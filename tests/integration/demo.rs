@@ -72,6 +72,14 @@ async fn demo_audits_the_example_domains_against_its_own_lab() {
         result(&doc, "good.test")["facts"]["dnsbl"]["enabled"],
         false
     );
+    let bl = result(&doc, "good.test")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "BL001")
+        .unwrap();
+    assert_eq!(bl["status"], "not-run");
+    assert_eq!(bl["reason"], "switched off by demo BL", "{bl}");
     let schema = jsonschema::draft202012::new(&mailcheck::report::report_schema()).unwrap();
     assert!(schema.is_valid(&doc), "the demo report matches the schema");
 }
