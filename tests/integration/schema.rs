@@ -111,7 +111,9 @@ async fn the_report_of_every_fixture_validates() {
     domains.sort();
     assert!(domains.len() > 40, "{domains:?}");
     let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
-    let (_, doc) = audit_json(&lab, &domains, &["--timeout", "1", "--dns-tries", "1"]).await;
+    // A few domains at a time: the suite runs in parallel, and the bulk test counts UDP
+    // retransmissions, which a burst of thousands of queries from here would cause.
+    let (_, doc) = audit_json(&lab, &domains, &["--concurrency", "4"]).await;
     assert_eq!(doc["results"].as_array().unwrap().len(), domains.len());
     assert_valid(&validator, &doc, "the report of every fixture");
 }
