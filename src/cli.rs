@@ -84,7 +84,14 @@ pub enum Command {
         #[arg(value_name = "AFTER")]
         after: std::path::PathBuf,
     },
-    /// Offline demo: audits example domains served by an in-process DNS lab on loopback.
+    /// Print the JSON Schema (draft 2020-12) of the JSON report; docs/schema.json is this output.
+    Schema {
+        /// Which document: the `--format json` report, or one `--format jsonl` line.
+        #[arg(value_enum, value_name = "DOCUMENT", default_value_t = SchemaDocument::Report)]
+        document: SchemaDocument,
+    },
+    /// Offline demo: audits example domains served by an in-process lab on loopback (DNS, and
+    /// SMTP with STARTTLS for their MX hosts).
     #[cfg(feature = "lab")]
     Demo,
     /// The test lab: a DNS server on loopback serving the fixture zones.
@@ -258,7 +265,7 @@ pub enum Trust {
 pub enum Format {
     /// A report for people.
     Table,
-    /// One JSON document (see README for the schema).
+    /// One JSON document (its JSON Schema: `mailcheck schema`).
     Json,
     /// One JSON object per domain and line, written as each audit completes.
     Jsonl,
@@ -266,6 +273,14 @@ pub enum Format {
     Markdown,
     /// One row per domain with fixed columns (see README), for spreadsheets.
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// The `--format json` document: `{schema_version, tool, ..., results: [...]}`.
+    Report,
+    /// One `--format jsonl` line: one domain's report.
+    Domain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

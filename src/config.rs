@@ -50,7 +50,7 @@ pub struct Config {
     pub selection: Selection,
     /// Set for `mailcheck rules` and `mailcheck explain`: print the catalogue, audit nothing.
     pub catalogue: Option<Catalogue>,
-    /// `mailcheck demo`: audit the demo domains against the in-process lab, DNS only.
+    /// `mailcheck demo`: audit the demo domains against the in-process lab and its MX hosts.
     pub demo: bool,
     /// `-o FILE`: where the report goes instead of stdout.
     pub output: Option<std::path::PathBuf>,
@@ -181,7 +181,8 @@ impl Config {
         Ok(Self {
             dkim,
             smtp: SmtpSettings {
-                enabled: !o.no_smtp && !demo,
+                // The demo points the probe at its own listeners (`demo::Demo::configure`).
+                enabled: !o.no_smtp,
                 port: o.smtp_port,
                 connect_timeout: smtp_timeout.unwrap_or(Duration::from_secs(10)),
                 greeting_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
@@ -305,7 +306,8 @@ fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
             | Command::Explain { .. }
             | Command::Completions { .. }
             | Command::Manpage
-            | Command::Diff { .. },
+            | Command::Diff { .. }
+            | Command::Schema { .. },
         )
         | None => (&cli.domains, false),
     };

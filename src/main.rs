@@ -50,6 +50,12 @@ fn main() -> ExitCode {
             return ExitCode::from(ExitStatus::Usage.code());
         }
     };
+    // Retired rule codes in --select / --ignore / mailcheck.toml: mapped or dropped, and said so.
+    if !config.quiet {
+        for note in config.selection.notes() {
+            eprintln!("mailcheck: warning: {note}");
+        }
+    }
     if let Some(catalogue) = config.catalogue {
         let written = emit(config.output.as_deref(), config.quiet, |out| {
             catalogue.render(config.format, config.width, &config.selection, out)
@@ -86,22 +92,27 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     if let Some((before, after)) = &config.diff {
         return diff(config, before, after);
     }
-    // `mailcheck demo`: the lab serves the example zones and is the only resolver asked.
+    // `mailcheck demo`: the lab serves the example zones and plays their MX hosts.
     #[cfg(feature = "lab")]
-    let (_lab, demo_config);
+    let (_demo, demo_config);
     #[cfg(feature = "lab")]
     let config = if config.demo {
-        let lab = runtime.block_on(mailcheck::demo::start())?;
+        let demo = runtime.block_on(mailcheck::demo::start())?;
         if !config.quiet {
+            let smtp = match demo.smtp_port() {
+                Some(port) if config.smtp.enabled => {
+                    format!("MX hosts 127.0.50.x:{port} (STARTTLS, demo CA)")
+                }
+                Some(_) => "no SMTP (--no-smtp)".to_owned(),
+                None => "no SMTP (127.0.50.x cannot be bound here)".to_owned(),
+            };
             eprintln!(
-                "mailcheck demo: example domains from a DNS lab on {} (in this process); \
-                 DNS checks only, SMTP/TLS and blocklists not-run",
-                lab.addr()
+                "mailcheck demo: a lab in this process: DNS {} · {smtp}\n",
+                demo.dns_addr()
             );
         }
-        let mut c = config.clone();
-        c.resolver.servers = Some(vec![lab.addr()]);
-        (_lab, demo_config) = (lab, c);
+        demo_config = demo.configure(config);
+        _demo = demo;
         &demo_config
     } else {
         config
@@ -331,7 +342,8 @@ fn progress_bar(config: &Config) -> indicatif::ProgressBar {
     bar
 }
 
-/// `completions SHELL` and `manpage`: generated from the clap definition, nothing else read.
+/// `completions SHELL`, `manpage` and `schema`: generated from the clap definition or the report
+/// types, nothing else read.
 fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
     use clap::CommandFactory;
     let mut command = Cli::command();
@@ -343,6 +355,11 @@ fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
         Some(Command::Manpage) => Some(emit(None, false, |out| {
             clap_mangen::Man::new(command).render(out)
         })),
+        Some(Command::Schema { document }) => Some(emit(
+            cli.options.output.as_deref(),
+            cli.options.quiet,
+            |out| mailcheck::report::write_schema(*document, out),
+        )),
         _ => None,
     }
 }

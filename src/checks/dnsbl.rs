@@ -14,7 +14,7 @@ use crate::dns::{Dns, Lookup, Txt, reversed};
 use crate::domain::Domain;
 
 /// What a list holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ListKind {
     /// IP addresses, queried as reversed octets (or nibbles).
@@ -24,7 +24,7 @@ pub enum ListKind {
 }
 
 /// How much a listing weighs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Weight {
     /// The list's operators saw abuse from the address or domain.
@@ -125,7 +125,7 @@ pub struct DnsblSettings {
 pub const SPAMHAUS_BULK_LIMIT: usize = 100;
 
 /// A list the run chose not to ask, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SkippedList {
     pub name: String,
     pub zone: String,
@@ -134,7 +134,7 @@ pub struct SkippedList {
 }
 
 /// The blocklist answers of one domain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnsblFacts {
     /// `false` with `--no-blocklists`.
     pub enabled: bool,
@@ -145,7 +145,7 @@ pub struct DnsblFacts {
 }
 
 /// One list: its health and its answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListFacts {
     pub name: String,
     /// The public zone name (the DQS key is never shown).
@@ -166,7 +166,7 @@ pub struct ListFacts {
 }
 
 /// One question to one list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     /// The address or domain asked about.
     pub subject: String,

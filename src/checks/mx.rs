@@ -9,7 +9,7 @@ use crate::dns::{Dns, Lookup, Mx};
 use crate::domain::Domain;
 
 /// What the domain publishes for mail routing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MxFacts {
     /// The MX lookup of the domain itself.
     pub lookup: Lookup<Vec<Mx>>,
@@ -21,7 +21,7 @@ pub struct MxFacts {
 }
 
 /// The A and AAAA lookups of one host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostAddresses {
     pub name: String,
     pub a: Lookup<Vec<Ipv4Addr>>,

@@ -9,14 +9,14 @@ use crate::dns::{Dns, Lookup, Txt};
 
 /// MTA-STS facts (RFC 8461). This version reads the TXT record; the policy file itself is not
 /// fetched yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MtaStsFacts {
     /// `_mta-sts.<domain>`.
     pub record: PolicyTxtFacts,
 }
 
 /// What was found at one policy name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyTxtFacts {
     pub name: String,
     pub lookup: Lookup<Vec<Txt>>,
@@ -28,7 +28,7 @@ pub struct PolicyTxtFacts {
 }
 
 /// One record that claims the version, and its tags or why it cannot be read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyRecord {
     pub text: String,
     pub parsed: Result<Vec<Tag>, String>,
@@ -157,7 +157,7 @@ pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtF
 
 /// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
 /// document are not fetched yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BimiFacts {
     pub selector: String,
     pub record: PolicyTxtFacts,

@@ -26,7 +26,19 @@ use crate::bytes::ByteString;
 pub const MAX_CNAME_CHAIN: usize = 8;
 
 /// The record types mailcheck asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RecordType {
     A,
@@ -56,8 +68,9 @@ impl std::fmt::Display for RecordType {
 }
 
 /// The outcome of one lookup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status")]
+#[schemars(rename = "Lookup_of_{T}")]
 pub enum Lookup<T> {
     /// The name has records of the asked type (after following any CNAMEs).
     #[serde(rename = "found")]
@@ -114,14 +127,16 @@ impl<T> Lookup<T> {
 }
 
 /// One CNAME met while resolving.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cname {
     pub name: String,
     pub target: String,
 }
 
 /// Why a lookup failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{kind}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
 pub struct DnsFailure {
     pub kind: FailureKind,
@@ -129,7 +144,7 @@ pub struct DnsFailure {
     pub detail: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -152,7 +167,7 @@ impl std::fmt::Display for FailureKind {
 }
 
 /// An MX record (RFC 1035 §3.3.9). `exchange` is `"."` for a null MX (RFC 7505).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mx {
     pub preference: u16,
     pub exchange: String,
@@ -160,7 +175,7 @@ pub struct Mx {
 
 /// One TXT record: its character-strings as published, and the text they make once joined
 /// without separators (RFC 7208 §3.3, RFC 7489 §6.6.3, RFC 6376 §3.6.2.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Txt {
     pub strings: Vec<ByteString>,
 }

@@ -47,6 +47,7 @@ pub mod essentials;
 mod json;
 mod markdown;
 mod sanitize;
+mod schema;
 mod spf;
 mod summary;
 mod table;
@@ -61,6 +62,7 @@ pub use diff::render_diff;
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
+pub use schema::{domain_schema, report_schema, write_schema};
 pub use spf::SpfReport;
 pub use summary::render_summary;
 pub use table::{Table, TableOptions};
@@ -82,7 +84,7 @@ pub fn day(ts: i64) -> String {
 }
 
 /// One run's report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
     pub schema_version: u32,
@@ -96,7 +98,7 @@ pub struct Document {
 }
 
 /// Everything about one domain.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainReport {
     pub schema_version: u32,
@@ -113,7 +115,9 @@ pub struct DomainReport {
     pub stats: Stats,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
     pub error: usize,
@@ -138,7 +142,9 @@ impl Counts {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     /// DNS queries this domain's audit sent (answers shared with earlier domains are free).

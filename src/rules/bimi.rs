@@ -38,6 +38,8 @@ pub static BIMI_INVALID: Rule = Rule {
     remediation: "Publish `default._bimi.<domain>. TXT \"v=BIMI1; l=https://<host>/logo.svg; \
         a=https://<host>/vmc.pem\"` (an empty l= and a= declines BIMI).",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || {
@@ -62,6 +64,8 @@ pub static BIMI_MULTIPLE: Rule = Rule {
         domain as having no BIMI record: no logo is shown.",
     remediation: "Keep exactly one v=BIMI1 record at the selector.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || {
@@ -89,6 +93,8 @@ pub static BIMI_DMARC_WEAK: Rule = Rule {
     remediation: "Move DMARC to p=quarantine or p=reject with no pct= (or pct=100) and no \
         sp=none, on the organisational domain as well.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: bimi_dmarc_weak,
 };
 
@@ -176,6 +182,8 @@ pub static BIMI_NO_EVIDENCE: Rule = Rule {
     remediation: "Obtain a VMC or CMC from a mark verifying authority, serve its PEM over HTTPS \
         and add `a=https://<host>/vmc.pem` to the record.",
     reference: "https://bimigroup.org/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let Some(r) = f.bimi.record.single() else {
             return absent(&f.bimi.record);
@@ -210,6 +218,8 @@ pub static BIMI_CNAME_DANGLING: Rule = Rule {
     remediation: "Point the CNAME at the provider's current name, or remove it and publish the \
         v=BIMI1 record directly.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || super::sts::dangling_cname(p))

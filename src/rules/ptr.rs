@@ -46,6 +46,8 @@ pub static PTR_MISSING: Rule = Rule {
         PTR record naming the mail host, e.g. `mx1.example.com`, which in turn resolves to the \
         address.",
     reference: "RFC 1912 §2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_missing,
 };
 
@@ -71,6 +73,8 @@ pub static PTR_NOT_CONFIRMED: Rule = Rule {
     remediation: "Make the PTR name resolve to the address (`mx1.example.com. A 192.0.2.10`), \
         or change the PTR to a name that does.",
     reference: "RFC 8601 §2.7.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_not_confirmed,
 };
 
@@ -106,6 +110,8 @@ pub static PTR_GENERIC: Rule = Rule {
     remediation: "Ask the provider of the address for a PTR naming the mail host itself, e.g. \
         `mx1.example.com`.",
     reference: "https://datatracker.ietf.org/doc/html/draft-msullivan-dnsop-generic-naming-schemes-00",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_generic,
 };
 
@@ -188,6 +194,8 @@ pub static PTR_SMTP_NAME: Rule = Rule {
     remediation: "Configure the server's host name (e.g. Postfix `myhostname`) to its PTR name, \
         or change the PTR to the name it announces.",
     reference: "RFC 5321 §4.1.1.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_smtp_name,
 };
 

@@ -72,7 +72,7 @@ pub struct SmtpSettings {
 }
 
 /// What probing found for one domain, or why nothing was probed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SmtpFacts {
     /// `false` when the probe was switched off (`--no-smtp`).
     pub enabled: bool,
@@ -84,7 +84,7 @@ pub struct SmtpFacts {
 }
 
 /// One connection attempt to one address of one MX host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Probe {
     /// The MX host name: SNI and the certificate name check use it.
     pub host: String,
@@ -121,7 +121,7 @@ pub struct Probe {
 }
 
 /// One SMTP reply: its code and the text of each line (RFC 5321 §4.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reply {
     pub code: u16,
     pub lines: Vec<String>,
@@ -150,7 +150,7 @@ impl Reply {
 }
 
 /// The stage a probe was at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Connect,
@@ -162,7 +162,7 @@ pub enum Stage {
 }
 
 /// What went wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -187,7 +187,7 @@ pub enum ErrorKind {
 }
 
 /// Where and why a probe stopped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProbeError {
     pub stage: Stage,
     pub kind: ErrorKind,

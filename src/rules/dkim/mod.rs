@@ -69,6 +69,8 @@ pub static DKIM_NOT_FOUND: Rule = Rule {
         signs nothing, turn DKIM signing on at the mail provider and publish the key it gives \
         at `<selector>._domainkey.<domain>`.",
     reference: "RFC 6376 §3.6.2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_not_found,
 };
 
@@ -129,6 +131,8 @@ pub static DKIM_SELECTOR_MISSING: Rule = Rule {
         `s1._domainkey.example.com. TXT \"v=DKIM1; k=rsa; p=<base64 key>\"`, or check the \
         selector's spelling in a DKIM-Signature header (its s= tag).",
     reference: "RFC 6376 §6.1.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_selector_missing,
 };
 
@@ -174,6 +178,8 @@ pub static DKIM_CNAME_DANGLING: Rule = Rule {
     remediation: "Finish the provider's DKIM setup so the target exists, or delete the CNAME if \
         the selector is no longer used.",
     reference: "RFC 6376 §3.6.2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_cname_dangling,
 };
 
@@ -236,6 +242,8 @@ pub static DKIM_CNAME_NO_KEY: Rule = Rule {
     remediation: "Complete the DKIM setup at the provider the CNAME points to, or delete the \
         CNAME if the selector is no longer used.",
     reference: "RFC 6376 §3.6.2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_cname_no_key,
 };
 

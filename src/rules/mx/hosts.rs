@@ -43,6 +43,8 @@ pub static MX_TARGET_CNAME: Rule = Rule {
     remediation: "Point the MX record at the canonical host name (the CNAME's target), or \
         replace the CNAME with A/AAAA records.",
     reference: "RFC 2181 §10.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_target_cname,
 };
 
@@ -84,6 +86,8 @@ pub static MX_TARGET_IP_LITERAL: Rule = Rule {
     remediation: "Give the mail server a name with an A record (e.g. `mx1.example.com. A \
         192.0.2.1`) and point the MX record at that name.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_target_ip_literal,
 };
 
@@ -119,6 +123,8 @@ pub static MX_NO_IPV6: Rule = Rule {
     remediation: "Publish AAAA records for at least one MX host, with the SMTP server listening \
         on IPv6 and reverse DNS for the IPv6 address.",
     reference: "RFC 3974 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_no_ipv6,
 };
 
@@ -158,6 +164,8 @@ pub static MX_IPV6_ONLY: Rule = Rule {
         to the domain bounces.",
     remediation: "Publish an A record for the host too, or add an MX host reachable over IPv4.",
     reference: "RFC 3974 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_ipv6_only,
 };
 
@@ -189,6 +197,8 @@ pub static MX_DUPLICATE: Rule = Rule {
         on the host fail again at its second entry before trying anything else.",
     remediation: "Keep one MX record per host, with the preference you mean.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_duplicate,
 };
 
@@ -234,6 +244,8 @@ pub static MX_EQUAL_PREFERENCE: Rule = Rule {
     remediation: "Nothing to do for load sharing. For a backup MX, give it a larger \
         preference value than the primary.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_equal_preference,
 };
 
@@ -276,6 +288,8 @@ pub static MX_ADDRESS_NOT_ROUTABLE: Rule = Rule {
     remediation: "Publish the public address of the mail server; keep internal addresses in an \
         internal view of the zone. (Auditing an internal domain? Run with `--allow-private`.)",
     reference: "RFC 6890 §2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_address_not_routable,
 };
 
@@ -311,6 +325,8 @@ pub static MX_ADDRESS_PRIVATE: Rule = Rule {
     remediation: "Nothing to do for an internal domain; a public one must publish the mail \
         server's public address.",
     reference: "RFC 1918 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_address_private,
 };
 

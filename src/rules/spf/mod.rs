@@ -23,6 +23,8 @@ pub static SPF_MISSING: Rule = Rule {
         e.g. `example.com. TXT \"v=spf1 mx include:_spf.provider.example -all\"`; a domain that \
         sends no mail publishes `\"v=spf1 -all\"`.",
     reference: "RFC 7208 §4.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_missing,
 };
 
@@ -63,6 +65,8 @@ pub static SPF_MULTIPLE: Rule = Rule {
     remediation: "Merge the records into one: keep a single `v=spf1` TXT record that lists every \
         sending service (its `ip4:`, `ip6:`, `include:` terms) and one final `all`.",
     reference: "RFC 7208 §4.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_multiple,
 };
 

@@ -1,11 +1,17 @@
 //! `mailcheck rules` and `mailcheck explain`: the rule registry and the scoring model, as text,
 //! JSON or Markdown. `docs/rules.md` is `mailcheck rules --format markdown`.
 //!
-//! JSON: `rules` prints `{schema_version, rules: [Rule]}`; `explain CODE` prints one `Rule`:
-//! `{code, name, category, severity, title, explanation, remediation, reference, reference_url}`
-//! (`reference_url` null when the reference is not a link or an RFC); `explain scoring` prints
+//! JSON: `rules` prints `{schema_version, rules: [Rule], retired: [Retired]}`; `explain CODE`
+//! prints one `Rule`: `{code, name, category, severity, since, status, title, explanation,
+//! remediation, reference, reference_url}` (`reference_url` null when the reference is not a
+//! link or an RFC; `redirected_from` added when CODE was a retired code that now redirects), or
+//! for a removed code one `Retired`: `{code, name, status: "removed", since, retired_in,
+//! redirect, reason}`; `explain scoring` prints
 //! the model: `{weights: [{severity, weight}], grades: [{grade, min_score}], lowest_grade,
 //! caps: [{when, best_grade}], categories, excluded}`.
+
+mod retired;
+mod scoring;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -14,14 +20,19 @@ use serde::Serialize;
 
 use super::SCHEMA_VERSION;
 use crate::cli::Format;
-use crate::finding::{Category, Status};
-use crate::rules::{self, RULES, Rule, RuleState, Selection};
-use crate::score::{self, Model};
+use crate::finding::Category;
+use crate::rules::redirects::{self, Retired};
+use crate::rules::{self, RULES, Rule, RuleState, RuleStatus, Selection};
+use crate::score;
+use retired::{RetiredDoc, retired};
+use scoring::{scoring_paragraphs, scoring_text};
 
 /// What `explain` was asked about.
 #[derive(Clone, Copy)]
 pub enum Topic {
     Rule(&'static Rule),
+    /// A retired code: explained as removed, or as the rule it redirects to.
+    Retired(&'static Retired),
     Scoring,
 }
 
@@ -29,6 +40,7 @@ impl std::fmt::Debug for Topic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Rule(r) => write!(f, "Rule({})", r.code),
+            Self::Retired(r) => write!(f, "Retired({})", r.code),
             Self::Scoring => write!(f, "Scoring"),
         }
     }
@@ -60,6 +72,15 @@ impl Topic {
                     .find(|r| r.name.eq_ignore_ascii_case(t))
             })
             .map(Self::Rule)
+            .or_else(|| {
+                redirects::find(t)
+                    .or_else(|| {
+                        redirects::all()
+                            .iter()
+                            .find(|r| r.name.eq_ignore_ascii_case(t))
+                    })
+                    .map(Self::Retired)
+            })
             .ok_or_else(|| UnknownTopic {
                 text: text.to_owned(),
                 closest: rules::closest_code(&t.to_ascii_uppercase()),
@@ -81,11 +102,16 @@ struct RuleDoc<'a> {
     name: &'a str,
     category: Category,
     severity: crate::finding::Severity,
+    since: &'a str,
+    status: RuleStatus,
     title: &'a str,
     explanation: &'a str,
     remediation: &'a str,
     reference: &'a str,
     reference_url: Option<String>,
+    /// The retired code asked about, when it redirects here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirected_from: Option<&'a str>,
 }
 
 impl<'a> From<&'a Rule> for RuleDoc<'a> {
@@ -95,11 +121,14 @@ impl<'a> From<&'a Rule> for RuleDoc<'a> {
             name: r.name,
             category: r.category,
             severity: r.severity,
+            since: r.since,
+            status: r.status,
             title: r.title,
             explanation: r.explanation,
             remediation: r.remediation,
             reference: r.reference,
             reference_url: reference_url(r.reference),
+            redirected_from: None,
         }
     }
 }
@@ -108,6 +137,7 @@ impl<'a> From<&'a Rule> for RuleDoc<'a> {
 struct RuleList<'a> {
     schema_version: u32,
     rules: Vec<RuleDoc<'a>>,
+    retired: Vec<RetiredDoc<'a>>,
 }
 
 /// A link for a reference: itself when it is one, the RFC Editor's page for `RFC N §S`.
@@ -150,6 +180,7 @@ impl Catalogue {
             (Self::Rules, Format::Json | Format::Jsonl) => json(&RuleList {
                 schema_version: SCHEMA_VERSION,
                 rules: listed.iter().map(|r| RuleDoc::from(*r)).collect(),
+                retired: redirects::all().iter().map(RetiredDoc::from).collect(),
             })?,
             (Self::Rules, Format::Markdown) => rules_markdown(&listed),
             (Self::Rules, Format::Table | Format::Csv) => rules_table(&listed),
@@ -158,6 +189,7 @@ impl Catalogue {
             }
             (Self::Explain(Topic::Rule(r)), Format::Markdown) => rule_markdown(r, "#"),
             (Self::Explain(Topic::Rule(r)), Format::Table | Format::Csv) => rule_text(r, width),
+            (Self::Explain(Topic::Retired(r)), format) => retired(r, format, width)?,
             (Self::Explain(Topic::Scoring), Format::Json | Format::Jsonl) => json(&score::model())?,
             (Self::Explain(Topic::Scoring), Format::Markdown) => {
                 format!(
@@ -179,25 +211,57 @@ fn rules_table(rules: &[&Rule]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8}  {:<8}  {:<14}  NAME",
-        "CODE", "SEVERITY", "CATEGORY"
+        "{:<8}  {:<8}  {:<14}  {:<5}  NAME",
+        "CODE", "SEVERITY", "CATEGORY", "SINCE"
     );
     for r in rules {
+        let status = match r.status {
+            RuleStatus::Stable => String::new(),
+            s => format!(" [{}]", s.as_str()),
+        };
         let _ = writeln!(
             out,
-            "{:<8}  {:<8}  {:<14}  {}",
+            "{:<8}  {:<8}  {:<14}  {:<5}  {}{status}",
             r.code,
             r.severity.as_str(),
             r.category.as_str(),
+            r.since,
             r.name
         );
     }
     let _ = writeln!(
         out,
-        "\n{} rules · details: mailcheck explain CODE · --format json|markdown",
-        rules.len()
+        "\n{} rules ({}){} · details: mailcheck explain CODE · --format json|markdown",
+        rules.len(),
+        status_counts(rules),
+        match redirects::all().len() {
+            0 => String::new(),
+            n => format!(" · {n} retired codes"),
+        }
     );
     out
+}
+
+/// `all stable`, or how many rules are in each status.
+fn status_counts(rules: &[&Rule]) -> String {
+    let statuses = [
+        RuleStatus::Stable,
+        RuleStatus::Preview,
+        RuleStatus::Deprecated,
+    ];
+    let counts: Vec<(usize, RuleStatus)> = statuses
+        .iter()
+        .map(|&s| (rules.iter().filter(|r| r.status == s).count(), s))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    match counts.as_slice() {
+        [(_, s)] => format!("all {}", s.as_str()),
+        _ => counts
+            .iter()
+            .map(|(n, s)| format!("{n} {}", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// `docs/rules.md` (with every rule).
@@ -209,15 +273,20 @@ fn rules_markdown(rules: &[&Rule]) -> String {
          code stays reserved. Look one up with `mailcheck explain CODE`, switch rules off with \
          `--ignore CODE` or a prefix (`--ignore PTR`), or change a rule's severity in \
          `mailcheck.toml` (see the README).\n\n\
-         | Code | Name | Category | Severity | Title |\n|---|---|---|---|---|\n",
+         | Code | Name | Category | Severity | Since | Title |\n|---|---|---|---|---|---|\n",
     );
     for r in rules {
+        let status = match r.status {
+            RuleStatus::Stable => String::new(),
+            s => format!(" ({})", s.as_str()),
+        };
         let _ = writeln!(
             out,
-            "| [{code}](#{anchor}) | `{}` | {} | {} | {} |",
+            "| [{code}](#{anchor}) | `{}`{status} | {} | {} | {} | {} |",
             r.name,
             r.category.as_str(),
             r.severity.as_str(),
+            r.since,
             r.title.replace('|', "\\|"),
             code = r.code,
             anchor = r.code.to_ascii_lowercase(),
@@ -226,6 +295,17 @@ fn rules_markdown(rules: &[&Rule]) -> String {
     for r in rules {
         out.push('\n');
         out.push_str(&rule_markdown(r, "##"));
+    }
+    out.push_str(
+        "\n## Retired codes\n\n\
+         A retired code stays reserved: `explain`, `--select`, `--ignore` and mailcheck.toml \
+         still know it (a redirected code maps to its successor, with a warning).\n\n",
+    );
+    if redirects::all().is_empty() {
+        out.push_str("None yet.\n");
+    }
+    for r in redirects::all() {
+        let _ = writeln!(out, "- {}", r.describe());
     }
     out.push_str("\n## Scoring\n\n");
     out.push_str(&scoring_paragraphs(&score::model()).join("\n\n"));
@@ -240,7 +320,8 @@ fn rule_markdown(r: &Rule, level: &str) -> String {
     );
     format!(
         "{level} {code}\n\n\
-         **{title}** · `{name}` · {category} · default severity **{severity}**\n\n\
+         **{title}** · `{name}` · {category} · default severity **{severity}** · \
+         {status} since {since}\n\n\
          **Why it matters.** {explanation}\n\n\
          **How to fix.** {remediation}\n\n\
          **Reference.** {reference}\n",
@@ -249,6 +330,8 @@ fn rule_markdown(r: &Rule, level: &str) -> String {
         name = r.name,
         category = r.category.as_str(),
         severity = r.severity.as_str(),
+        status = r.status.as_str(),
+        since = r.since,
         explanation = r.explanation,
         remediation = r.remediation,
     )
@@ -275,6 +358,7 @@ fn rule_text(r: &Rule, width: usize) -> String {
     let _ = writeln!(out, "  name       {}", r.name);
     let _ = writeln!(out, "  category   {}", r.category.as_str());
     let _ = writeln!(out, "  severity   {} (default)", r.severity.as_str());
+    let _ = writeln!(out, "  status     {} since {}", r.status.as_str(), r.since);
     let _ = writeln!(out, "  reference  {reference}\n");
     for (heading, body) in [
         ("What it checks", r.title),
@@ -296,84 +380,6 @@ fn rule_text(r: &Rule, width: usize) -> String {
         width,
     );
     out
-}
-
-fn scoring_text(width: usize) -> String {
-    let mut out = String::from("How mailcheck scores a domain\n\n");
-    for p in scoring_paragraphs(&score::model()) {
-        wrap(&mut out, &p.replace('`', ""), width);
-        out.push('\n');
-    }
-    out.pop();
-    out
-}
-
-/// The scoring model in words, built from the numbers [`score::score`] uses.
-fn scoring_paragraphs(m: &Model) -> Vec<String> {
-    let weights = m
-        .weights
-        .iter()
-        .map(|w| format!("{} {}", w.severity.as_str(), w.weight))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let excluded: Vec<String> = m
-        .excluded
-        .iter()
-        .map(|s| format!("`{}`", s.as_str()))
-        .collect();
-    let excluded = match excluded.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => excluded.join(""),
-    };
-    let categories = m
-        .categories
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let grades = m
-        .grades
-        .iter()
-        .map(|g| format!("{} ≥ {}", g.grade, g.min_score))
-        .chain([format!("{} below", m.lowest_grade)])
-        .collect::<Vec<_>>()
-        .join(", ");
-    let caps = m
-        .caps
-        .iter()
-        .map(|c| {
-            if c.when == Status::Unknown.as_str() {
-                format!("a check that is `unknown` caps it at {}", c.best_grade)
-            } else {
-                format!(
-                    "a finding of severity {} caps it at {}",
-                    c.when, c.best_grade
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    vec![
-        format!(
-            "Only checks that can fail count. Each weighs by the severity of its findings \
-             ({weights}), so an info finding never lowers the score. A severity override in \
-             mailcheck.toml changes the weight too."
-        ),
-        format!(
-            "A category's score is the weight of its passed checks over the weight of its decided \
-             checks (passed or failed), as 0–100. Checks that are {excluded} are left out of both \
-             sums: they never count as passed, and the report shows them as such. An `unknown` \
-             check marks the score `partial`."
-        ),
-        format!(
-            "The overall score is the mean of the categories that have a score ({categories}), \
-             each of equal weight. A category with no decided check has no score and is left out."
-        ),
-        format!(
-            "Grades: {grades}. The grade is capped: {caps}. So an A always means everything was \
-             checked and nothing is left to fix."
-        ),
-    ]
 }
 
 #[cfg(test)]
@@ -406,21 +412,39 @@ mod tests {
         let name = rules::find("SPF002").unwrap().name;
         assert!(matches!(Topic::parse(name), Ok(Topic::Rule(r)) if r.code == "SPF002"));
         assert!(matches!(Topic::parse("scoring"), Ok(Topic::Scoring)));
+        assert!(matches!(Topic::parse("spf099"), Ok(Topic::Retired(r)) if r.code == "SPF099"));
+        assert!(matches!(Topic::parse("mx-old-check"), Ok(Topic::Retired(r)) if r.code == "MX099"));
         let e = Topic::parse("SPF02").unwrap_err();
         assert_eq!(e.closest.as_deref(), Some("SPF002"));
     }
 
     #[test]
-    fn the_scoring_text_quotes_the_model() {
-        let text = scoring_paragraphs(&score::model()).join(" ");
-        for (severity, weight) in score::WEIGHTS {
-            assert!(
-                text.contains(&format!("{} {weight}", severity.as_str())),
-                "{text}"
-            );
-        }
-        for (grade, floor) in score::GRADES {
-            assert!(text.contains(&format!("{grade} ≥ {floor}")), "{text}");
-        }
+    fn retired_codes_are_explained() {
+        let render = |code: &str, format| {
+            let mut out = Vec::new();
+            Catalogue::Explain(Topic::parse(code).unwrap())
+                .render(format, 80, &Selection::all(), &mut out)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let text = render("SPF099", Format::Table);
+        assert!(
+            text.starts_with("SPF099 (spf-two-records) became SPF002 in 0.2.0.\n\nSPF002 · "),
+            "{text}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&render("SPF099", Format::Json)).unwrap();
+        assert_eq!(
+            (doc["code"].as_str(), doc["redirected_from"].as_str()),
+            (Some("SPF002"), Some("SPF099"))
+        );
+        let text = render("MX099", Format::Table);
+        assert!(
+            text.contains("removed in 0.2.0") && text.contains("it duplicated MX005"),
+            "{text}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&render("mx099", Format::Json)).unwrap();
+        assert_eq!(doc["status"], "removed");
+        assert_eq!(doc["reason"], "it duplicated MX005");
+        assert!(render("MX099", Format::Markdown).contains("**Removed.**"));
     }
 }
