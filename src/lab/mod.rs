@@ -7,8 +7,10 @@
 //! `;@raw <name> <type> <hex rdata>` adds a record of a type the zone parser does not know.
 //! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
 //! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
+//! [`smtp`] and [`https`] hold the lab's SMTP and HTTPS listeners; [`pki`] makes their certificates.
 
 mod handler;
+pub mod https;
 pub mod pki;
 pub mod smtp;
 
