@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::dns::{Dns, Lookup, Txt};
 
-/// MTA-STS facts (RFC 8461). This version reads the TXT record; the policy file itself is not
-/// fetched yet.
+/// MTA-STS facts (RFC 8461): the TXT record and the policy file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MtaStsFacts {
     /// `_mta-sts.<domain>`.
     pub record: PolicyTxtFacts,
+    /// The policy fetch; absent with `--no-https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<super::mta_sts::PolicyFetch>,
 }
 
 /// What was found at one policy name.
@@ -22,9 +24,31 @@ pub struct PolicyTxtFacts {
     pub lookup: Lookup<Vec<Txt>>,
     /// The records that start with the version tag, each parsed.
     pub records: Vec<PolicyRecord>,
-    /// When the TXT lookup found nothing: the CNAME at the name, if any.
+    /// The CNAME at the name itself, asked whenever the TXT answer did not come through one:
+    /// behind an empty answer it shows a dangling delegation, beside records it is a conflict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cname: Option<Lookup<Vec<String>>>,
+}
+
+/// The CNAME target at a name that also answered records of its own (RFC 1034 §3.6.2: a
+/// CNAME leaves no room for other data), given the record lookup and the CNAME lookup.
+pub fn cname_conflict<'a, T>(
+    lookup: &'a Lookup<T>,
+    cname: Option<&'a Lookup<Vec<String>>>,
+) -> Option<&'a str> {
+    if let Lookup::Found { cnames, .. } = lookup
+        && let Some(c) = cnames.iter().find(|c| c.beside_data)
+    {
+        return Some(c.target.as_str());
+    }
+    match (lookup, cname) {
+        (Lookup::Found { cnames, .. }, Some(Lookup::Found { records, .. }))
+            if cnames.is_empty() =>
+        {
+            records.first().map(String::as_str)
+        }
+        _ => None,
+    }
 }
 
 /// One record that claims the version, and its tags or why it cannot be read.
@@ -52,6 +76,11 @@ impl PolicyTxtFacts {
             [one] if one.parsed.is_ok() => Some(one),
             _ => None,
         }
+    }
+
+    /// A CNAME at the name beside TXT records of its own.
+    pub fn cname_conflict(&self) -> Option<&str> {
+        cname_conflict(&self.lookup, self.cname.as_ref())
     }
 
     /// A CNAME at the name whose target does not exist.
@@ -127,7 +156,8 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
-    let cname = if lookup.is_absent() {
+    let direct = matches!(&lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
+    let cname = if lookup.is_absent() || direct {
         Some(dns.cname(&name).await)
     } else {
         None
@@ -140,11 +170,18 @@ pub async fn gather(
     }
 }
 
-/// The MTA-STS TXT record of a domain.
-pub async fn gather_sts(dns: &Dns, domain: &crate::domain::Domain) -> MtaStsFacts {
-    MtaStsFacts {
-        record: gather(dns, domain.child("_mta-sts"), "STSv1", check_sts).await,
-    }
+/// The MTA-STS TXT record of a domain and, unless fetches are off, its policy file (both at
+/// once: the policy is fetched whether or not the record exists).
+pub async fn gather_sts(
+    dns: &Dns,
+    https: &super::https::HttpsSettings,
+    domain: &crate::domain::Domain,
+) -> MtaStsFacts {
+    let (record, policy) = tokio::join!(
+        gather(dns, domain.child("_mta-sts"), "STSv1", check_sts),
+        super::mta_sts::gather(dns, https, domain)
+    );
+    MtaStsFacts { record, policy }
 }
 
 /// The TLS-RPT record of a domain.
@@ -152,25 +189,45 @@ pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtF
     gather(dns, domain.child("_smtp._tls"), "TLSRPTv1", check_rpt).await
 }
 
-/// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
-/// document are not fetched yet.
+/// BIMI facts: the assertion record at `<selector>._bimi.<domain>` and the logo it names.
+/// The evidence document (`a=`) is not fetched: its presence is read from the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BimiFacts {
     pub selector: String,
     pub record: PolicyTxtFacts,
+    /// The `l=` logo, fetched when the one valid record names one (absent with `--no-https`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<super::bimi_logo::LogoFetch>,
 }
 
-/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`).
-pub async fn gather_bimi(dns: &Dns, domain: &crate::domain::Domain, selector: &str) -> BimiFacts {
+/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`),
+/// and its logo.
+pub async fn gather_bimi(
+    dns: &Dns,
+    https: &super::https::HttpsSettings,
+    domain: &crate::domain::Domain,
+    selector: &str,
+) -> BimiFacts {
+    let record = gather(
+        dns,
+        domain.child(&format!("{selector}._bimi")),
+        "BIMI1",
+        check_bimi,
+    )
+    .await;
+    let url = record
+        .single()
+        .and_then(|r| r.tag("l"))
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    let logo = match url {
+        Some(url) => super::bimi_logo::gather(dns, https, &url).await,
+        None => None,
+    };
     BimiFacts {
         selector: selector.to_owned(),
-        record: gather(
-            dns,
-            domain.child(&format!("{selector}._bimi")),
-            "BIMI1",
-            check_bimi,
-        )
-        .await,
+        record,
+        logo,
     }
 }
 

@@ -12,6 +12,7 @@ mod dns;
 mod dnsbl;
 mod faults;
 mod findings;
+mod https;
 mod json;
 mod oracle;
 mod ptr;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 pub use cert::CertFacts;
-pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots};
+pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots, verdict_of};
 
 use crate::net::{AddressClass, Policy};
 
