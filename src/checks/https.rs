@@ -407,3 +407,29 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> FetchResult {
     }
     FetchResult::Other { detail }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_ignore_parameters_and_case() {
+        assert_eq!(
+            media_type(Some("Text/Plain; charset=utf-8")).as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(media_type(None), None);
+    }
+
+    #[test]
+    fn certificate_verdicts_from_error_text() {
+        let name = "client error (Connect): invalid peer certificate: certificate not valid \
+                    for name \"mta-sts.example.test\"; certificate is only valid for DnsName(\"x\")";
+        assert_eq!(verdict_in_text(name), Some(CertVerdict::NameMismatch));
+        assert_eq!(
+            verdict_in_text("invalid peer certificate: UnknownIssuer"),
+            Some(CertVerdict::UnknownIssuer)
+        );
+        assert_eq!(verdict_in_text("connection refused"), None);
+    }
+}

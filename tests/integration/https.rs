@@ -685,3 +685,49 @@ async fn cnames_dangling_beside_data_and_dane() {
     assert!(m[0].contains("gone.nowhere.test"), "{m:?}");
     assert!(!has(dangle, "STS005"), "one finding for one cause");
 }
+
+#[tokio::test]
+async fn the_address_policy_and_cnames_at_the_policy_host() {
+    // The policy host is a CNAME to the provider's host, which serves a certificate for
+    // mta-sts.<domain> (as CDNs do with a custom domain).
+    let mut hosted = domain(40, "hosted", 5)
+        .zone(";no-host\nmta-sts 300 IN CNAME web.provider40.test.\n")
+        .policy(GOOD_POLICY);
+    hosted.cert_names = Some(vec!["mta-sts.hosted40.test".into()]);
+    let provider = Domain {
+        extra_zone: ";no-sts\n;no-rpt\nweb 300 IN A 127.0.40.5\n".into(),
+        no_listener: true,
+        ..domain(40, "provider", 9)
+    };
+    let site = Site::start(40, vec![hosted, provider]).await;
+    let (_, doc) = site.audit(&["hosted40.test"], &[]).await;
+    let r = result(&doc, "hosted40.test");
+    let fetch = &r["facts"]["mta_sts"]["policy"]["fetch"];
+    assert_eq!(fetch["cnames"][0]["target"], "web.provider40.test");
+    assert_eq!(fetch["result"]["status"], 200);
+    assert_eq!(status(r, "STS011"), "pass");
+    let web = site.web("hosted40.test");
+    assert_eq!(web.requests(PATH), 1);
+    // Without --allow-private the loopback policy host is never contacted.
+    let port = site.port.to_string();
+    let ca = site.ca_file.path().to_str().unwrap().to_owned();
+    let (_, doc) = audit_json_with(
+        &site.lab,
+        &["hosted40.test"],
+        &[
+            "--no-smtp",
+            "--no-blocklists",
+            "--https-port",
+            &port,
+            "--ca-file",
+            &ca,
+        ],
+    )
+    .await;
+    let r = result(&doc, "hosted40.test");
+    let fetch = &r["facts"]["mta_sts"]["policy"]["fetch"];
+    assert_eq!(fetch["result"]["outcome"], "forbidden");
+    assert_eq!(fetch["result"]["class"], "loopback");
+    assert!(messages(r, "STS005")[0].contains("loopback"));
+    assert_eq!(web.connections(), 1, "the second audit never connected");
+}
