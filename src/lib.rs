@@ -19,6 +19,8 @@ pub mod domain;
 pub mod exit;
 pub mod facts;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod net;

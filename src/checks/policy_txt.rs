@@ -84,6 +84,14 @@ impl PolicyTxtFacts {
     }
 
     /// A CNAME at the name whose target does not exist.
+    /// The lookup that failed at the name: the TXT lookup, or the CNAME follow-up of an
+    /// empty answer.
+    pub fn failure(&self) -> Option<&crate::dns::DnsFailure> {
+        self.lookup
+            .failure()
+            .or_else(|| self.cname.as_ref().and_then(Lookup::failure))
+    }
+
     pub fn dangling(&self) -> Option<&str> {
         match (&self.lookup, &self.cname) {
             (Lookup::NxDomain, Some(Lookup::Found { records, .. })) => {
@@ -142,7 +150,7 @@ pub async fn gather(
     version: &str,
     check: fn(&[Tag]) -> Result<(), String>,
 ) -> PolicyTxtFacts {
-    let lookup = dns.txt(&name).await;
+    let (lookup, cname) = dns.check_absence(&name, dns.txt(&name).await).await;
     let records = lookup
         .records()
         .map(|txts| {
@@ -156,11 +164,12 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
+    // A TXT answer owned by the name itself: a CNAME there too would be a conflict.
     let direct = matches!(&lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
-    let cname = if lookup.is_absent() || direct {
+    let cname = if direct {
         Some(dns.cname(&name).await)
     } else {
-        None
+        cname
     };
     PolicyTxtFacts {
         name,

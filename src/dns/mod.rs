@@ -21,6 +21,10 @@ use tokio::sync::OnceCell;
 
 use crate::bytes::ByteString;
 
+/// The longest CNAME chain followed before the answer counts as failed (hickory-resolver
+/// follows 8; RFC 1034 §3.6.2 asks for chains to be short).
+pub const MAX_CNAME_CHAIN: usize = 8;
+
 /// The record types mailcheck asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -391,6 +395,42 @@ impl Dns {
             _ => None,
         })
         .await
+    }
+
+    /// For an empty answer at `name`: the CNAME there, if any, and the answer itself turned
+    /// into a failure when the CNAME chain loops or runs past [`MAX_CNAME_CHAIN`] names.
+    /// Resolvers that follow a loop until their depth limit answer "no records"; taken at its
+    /// word, that would report a record as missing when the lookup could not succeed.
+    pub async fn check_absence<T>(
+        &self,
+        name: &str,
+        lookup: Lookup<T>,
+    ) -> (Lookup<T>, Option<Lookup<Vec<String>>>) {
+        if !lookup.is_absent() {
+            return (lookup, None);
+        }
+        let first = self.cname(name).await;
+        let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
+        let mut next = first.records().and_then(|t| t.first().cloned());
+        while let Some(target) = next {
+            let target = target.trim_end_matches('.').to_ascii_lowercase();
+            let looped = chain.contains(&target);
+            chain.push(target.clone());
+            if looped || chain.len() > MAX_CNAME_CHAIN {
+                let what = if looped { "loops" } else { "is too long" };
+                let failure = DnsFailure {
+                    kind: FailureKind::Other,
+                    detail: format!("the CNAME chain {what}: {}", chain.join(" → ")),
+                };
+                return (Lookup::Failed(failure), Some(first));
+            }
+            next = self
+                .cname(&target)
+                .await
+                .records()
+                .and_then(|t| t.first().cloned());
+        }
+        (lookup, Some(first))
     }
 
     pub async fn ns(&self, name: &str) -> Lookup<Vec<String>> {

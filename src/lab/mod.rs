@@ -13,6 +13,7 @@ mod handler;
 pub mod https;
 pub mod pki;
 pub mod smtp;
+pub mod spoof;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -98,6 +99,26 @@ struct State {
     faults: Mutex<HashMap<(String, Option<String>), Fault>>,
     /// Answers served verbatim for a (name, type), bypassing the zones.
     answers: Mutex<HashMap<(String, String), Vec<Record>>>,
+    /// SERVFAIL for a seeded share of all (name, type) pairs: see [`Lab::set_chaos`].
+    chaos: Mutex<Option<Chaos>>,
+}
+
+/// A seeded share of failures over every query the lab gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chaos {
+    pub percent: u8,
+    pub seed: u64,
+}
+
+impl Chaos {
+    /// Whether this (name, type) fails. A function of the seed and the question only, so
+    /// a retry fails again and the same seed fails the same questions in every run.
+    fn fails(self, name: &str, rtype: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (self.seed, name, rtype).hash(&mut h);
+        h.finish() % 100 < u64::from(self.percent)
+    }
 }
 
 /// Collects zones, extra records and faults, then starts the server.
@@ -413,6 +434,12 @@ impl Lab {
             .collect();
         log.sort();
         log
+    }
+
+    /// Fails a seeded share of all questions with SERVFAIL from now on (`None`: none), on top
+    /// of the per-name faults.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        *self.state.chaos.lock().expect("lab state") = chaos;
     }
 
     /// Sets or replaces a fault while the server runs.

@@ -11,13 +11,20 @@ use crate::finding::{Category, Severity};
 /// Unknown when the lookup failed; not applicable when nothing is published (BIMI is
 /// optional: its absence is no finding, and no pass either).
 fn with(p: &PolicyTxtFacts, then: impl FnOnce() -> Outcome) -> Outcome {
-    Outcome::needs(&p.lookup, &format!("TXT {}", p.name), || {
-        if p.records.is_empty() && p.dangling().is_none() {
-            Outcome::NotApplicable
-        } else {
-            then()
-        }
-    })
+    if let Some(e) = p.failure() {
+        return Outcome::unknown(&p.name, e);
+    }
+    if p.records.is_empty() && p.dangling().is_none() {
+        Outcome::NotApplicable
+    } else {
+        then()
+    }
+}
+
+/// Not applicable without one record, unless the lookup that would have found it failed.
+fn absent(p: &PolicyTxtFacts) -> Outcome {
+    p.failure()
+        .map_or(Outcome::NotApplicable, |e| Outcome::unknown(&p.name, e))
 }
 
 pub static BIMI_INVALID: Rule = Rule {
@@ -109,7 +116,7 @@ fn dmarc_problem(record: &crate::checks::dmarc::DmarcRecord, domain: &str) -> Op
 fn bimi_dmarc_weak(f: &Facts) -> Outcome {
     let b = &f.bimi.record;
     if b.single().is_none() {
-        return Outcome::NotApplicable;
+        return absent(b);
     }
     super::dmarc::with_dmarc(f, || {
         let Some(applicable) = super::dmarc::applicable(f) else {
@@ -171,7 +178,7 @@ pub static BIMI_NO_EVIDENCE: Rule = Rule {
     reference: "https://bimigroup.org/",
     check: |f| {
         let Some(r) = f.bimi.record.single() else {
-            return Outcome::NotApplicable;
+            return absent(&f.bimi.record);
         };
         let logo = r.tag("l").unwrap_or_default();
         if logo.is_empty() {

@@ -12,6 +12,13 @@ const REF: &str = "https://datatracker.ietf.org/doc/draft-svg-tiny-ps-abrotman/"
 
 /// The logo fetch, or why no logo rule applies.
 fn logo(f: &Facts) -> Result<&LogoFetch, Outcome> {
+    let record = &f.bimi.record;
+    if let Some(e) = record.lookup.failure() {
+        return Err(Outcome::Unknown(format!(
+            "the lookup of TXT {} {e}",
+            record.name
+        )));
+    }
     let named = f
         .bimi
         .record

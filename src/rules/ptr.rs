@@ -9,10 +9,14 @@ use crate::checks::ptr::PtrFacts;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-/// Not applicable without addresses; unknown if every PTR lookup of interest failed.
+/// Not applicable without addresses; unknown, unless a violation was found, when a PTR lookup
+/// of interest failed or some MX address could not be looked up.
 fn each(f: &Facts, judge: impl Fn(&PtrFacts) -> Result<Option<String>, String>) -> Outcome {
     if f.ptr.is_empty() {
-        return Outcome::NotApplicable;
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
     }
     let mut out = Vec::new();
     let mut unknown = None;
@@ -23,7 +27,7 @@ fn each(f: &Facts, judge: impl Fn(&PtrFacts) -> Result<Option<String>, String>) 
             Err(why) => unknown = unknown.or(Some(why)),
         }
     }
-    match (out.is_empty(), unknown) {
+    match (out.is_empty(), unknown.or_else(|| f.mx.address_failure())) {
         (true, Some(why)) => Outcome::Unknown(why),
         _ => Outcome::of(out),
     }

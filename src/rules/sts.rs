@@ -45,6 +45,9 @@ fn dangling(p: &PolicyTxtFacts) -> Outcome {
 
 /// A CNAME at the record's name whose target does not exist (shared with BIMI).
 pub(super) fn dangling_cname(p: &PolicyTxtFacts) -> Outcome {
+    if let Some(e) = p.failure() {
+        return Outcome::unknown(&p.name, e);
+    }
     match p.dangling() {
         Some(t) => Outcome::Fail(vec![Violation::at(
             &p.name,
@@ -173,7 +176,8 @@ pub static RPT_MISSING: Rule = Rule {
 };
 
 fn rpt_missing(f: &Facts) -> Outcome {
-    let sts = !f.mta_sts.record.records.is_empty();
+    let record = &f.mta_sts.record;
+    let sts = !record.records.is_empty();
     let dane: Vec<&str> = f
         .dane
         .iter()
@@ -181,7 +185,15 @@ fn rpt_missing(f: &Facts) -> Outcome {
         .map(|d| d.name.as_str())
         .collect();
     if !sts && dane.is_empty() {
-        return Outcome::NotApplicable;
+        // DANE may be there behind a failed TLSA lookup: could not tell.
+        if let Some(d) = f.dane.iter().find(|d| d.lookup.failure().is_some()) {
+            return Outcome::needs(&d.lookup, &format!("TLSA {}", d.name), || {
+                Outcome::NotApplicable
+            });
+        }
+        return Outcome::needs(&record.lookup, &format!("TXT {}", record.name), || {
+            Outcome::NotApplicable
+        });
     }
     let testing = f
         .mta_sts

@@ -12,6 +12,8 @@ mod dns;
 mod dnsbl;
 mod faults;
 mod findings;
+mod fuzz;
+mod hostile;
 mod https;
 mod json;
 mod oracle;

@@ -188,9 +188,13 @@ pub async fn gather(dns: &Dns, settings: &DkimSettings, domain: &Domain) -> Dkim
     } else {
         join_all(selectors.into_iter().map(|mut s| async move {
             let direct = matches!(&s.lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
-            if s.lookup.is_absent() || direct {
-                s.cname = Some(dns.cname(&s.name).await);
-            }
+            let (lookup, cname) = dns.check_absence(&s.name, s.lookup).await;
+            s.lookup = lookup;
+            s.cname = if direct {
+                Some(dns.cname(&s.name).await)
+            } else {
+                cname
+            };
             s
         }))
         .await

@@ -119,12 +119,8 @@ pub async fn gather(dns: &Dns, domain: &Domain) -> DmarcFacts {
             }
         }))
     );
+    let (lookup, cname) = dns.check_absence(&name, lookup).await;
     let records = claims(&lookup);
-    let cname = if lookup.is_absent() {
-        Some(dns.cname(&name).await)
-    } else {
-        None
-    };
     let discovery = walk::discover(domain.as_str(), &records, &walked);
     let reports = report_destinations(dns, &discovery, &records, &walked).await;
     DmarcFacts {

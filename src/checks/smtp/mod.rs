@@ -28,6 +28,27 @@ pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots, verdict_of};
 
 use crate::net::{AddressClass, Policy};
 
+/// The reply reader and certificate reader, reached with raw bytes by the fuzz targets
+/// (`crate::fuzzing`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use futures_util::FutureExt as _;
+
+    /// Reads one reply from `bytes` as if a server had sent them.
+    pub fn reply(bytes: &[u8]) -> Option<super::Reply> {
+        let mut r = tokio::io::BufReader::new(bytes);
+        // Reading from memory never waits, so the future is ready on its first poll.
+        super::session::read_reply(&mut r)
+            .now_or_never()
+            .expect("reading from memory never pends")
+            .ok()
+    }
+
+    pub fn cert(der: &[u8]) -> Option<super::CertFacts> {
+        super::CertFacts::parse(der)
+    }
+}
+
 /// How to probe, for the whole run.
 #[derive(Clone, Debug)]
 pub struct SmtpSettings {

@@ -22,9 +22,6 @@ pub static DKIM_INVALID: Rule = Rule {
 };
 
 fn dkim_invalid(f: &Facts) -> Outcome {
-    if f.dkim.found().next().is_none() {
-        return Outcome::NotApplicable;
-    }
     let mut v = Vec::new();
     for s in f.dkim.found() {
         for k in &s.keys {
@@ -38,7 +35,7 @@ fn dkim_invalid(f: &Facts) -> Outcome {
             }
         }
     }
-    Outcome::of(v)
+    super::judged(f, v)
 }
 
 pub static DKIM_KEY_WEAK: Rule = Rule {
@@ -123,7 +120,7 @@ pub static DKIM_ED25519_ONLY: Rule = Rule {
 fn dkim_ed25519_only(f: &Facts) -> Outcome {
     let usable: Vec<_> = super::parsed(f).filter(|(_, k)| !k.revoked).collect();
     if usable.is_empty() {
-        return Outcome::NotApplicable;
+        return super::judged(f, Vec::new());
     }
     if usable.iter().all(|(_, k)| k.key_type == "ed25519") {
         let names: Vec<&str> = usable.iter().map(|(s, _)| s.name.as_str()).collect();
@@ -136,6 +133,7 @@ fn dkim_ed25519_only(f: &Facts) -> Outcome {
             ),
         )]);
     }
+    // An RSA key was found: whatever failed elsewhere, the domain is not ed25519-only.
     Outcome::Pass
 }
 
@@ -248,10 +246,8 @@ pub static DKIM_MULTIPLE: Rule = Rule {
     remediation: "Keep exactly one key record per selector; use a new selector for a new key.",
     reference: "RFC 6376 §3.6.2.2",
     check: |f| {
-        if f.dkim.found().next().is_none() {
-            return Outcome::NotApplicable;
-        }
-        Outcome::of(
+        super::judged(
+            f,
             f.dkim
                 .found()
                 .filter(|s| s.keys.len() > 1)

@@ -21,19 +21,36 @@ pub(super) fn parsed(f: &Facts) -> impl Iterator<Item = (&SelectorFacts, &KeyRec
     })
 }
 
-/// Not applicable when no key was found at all; otherwise the check over the parsed keys.
+/// The check over the parsed keys, through [`judged`].
 pub(super) fn with_keys(
     f: &Facts,
     check: impl Fn(&SelectorFacts, &KeyRecord) -> Option<String>,
 ) -> Outcome {
-    if f.dkim.found().next().is_none() {
-        return Outcome::NotApplicable;
-    }
-    Outcome::of(
+    judged(
+        f,
         parsed(f)
             .filter_map(|(s, k)| check(s, k).map(|m| Violation::at(&s.name, m)))
             .collect(),
     )
+}
+
+/// A key check's outcome: its violations if any; otherwise unknown when a selector lookup
+/// failed (the key there could be the one at fault), not applicable when no key was found,
+/// and a pass only when every selector answered.
+pub(super) fn judged(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    if !violations.is_empty() {
+        return Outcome::Fail(violations);
+    }
+    match f
+        .dkim
+        .selectors
+        .iter()
+        .find_map(|s| s.lookup.failure().map(|e| (s, e)))
+    {
+        Some((s, e)) => Outcome::unknown(&format!("TXT {}", s.name), e),
+        None if f.dkim.found().next().is_none() => Outcome::NotApplicable,
+        None => Outcome::Pass,
+    }
 }
 
 pub static DKIM_NOT_FOUND: Rule = Rule {
@@ -161,7 +178,8 @@ pub static DKIM_CNAME_DANGLING: Rule = Rule {
 };
 
 fn dkim_cname_dangling(f: &Facts) -> Outcome {
-    Outcome::of(
+    delegations(
+        f,
         f.dkim
             .selectors
             .iter()
@@ -179,6 +197,22 @@ fn dkim_cname_dangling(f: &Facts) -> Outcome {
             })
             .collect(),
     )
+}
+
+/// A check over CNAME delegations: its violations, or unknown when a selector's TXT or CNAME
+/// lookup failed (the delegation there was never seen), else a pass.
+fn delegations(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    if !violations.is_empty() {
+        return Outcome::Fail(violations);
+    }
+    let failed = f.dkim.selectors.iter().find_map(|s| {
+        let cname = s.cname.as_ref().and_then(Lookup::failure);
+        s.lookup.failure().or(cname).map(|e| (s, e))
+    });
+    match failed {
+        Some((s, e)) => Outcome::unknown(&s.name, e),
+        None => Outcome::Pass,
+    }
 }
 
 fn provider_note(s: &SelectorFacts) -> String {
@@ -206,7 +240,8 @@ pub static DKIM_CNAME_NO_KEY: Rule = Rule {
 };
 
 fn dkim_cname_no_key(f: &Facts) -> Outcome {
-    Outcome::of(
+    delegations(
+        f,
         f.dkim
             .selectors
             .iter()

@@ -227,7 +227,14 @@ fn dmarc_parked_weak(f: &Facts) -> Outcome {
             .as_ref()
             .is_some_and(|h| h.a.is_absent() && h.aaaa.is_absent());
     if !(null_only || no_route) {
-        return Outcome::NotApplicable;
+        // Whether the domain is parked is itself unknown when its MX or address lookups failed.
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
+    }
+    if let Some(e) = f.txt.failure() {
+        return Outcome::unknown(&format!("TXT {}", f.domain), e);
     }
     with_dmarc(f, || {
         let spf_locked = matches!(&f.spf.tree.state, NodeState::Record { text } if text.split_whitespace().skip(1).eq(["-all"]));

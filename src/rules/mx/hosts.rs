@@ -22,6 +22,15 @@ fn with_hosts(f: &Facts, then: impl FnOnce(&[HostAddresses]) -> Outcome) -> Outc
     })
 }
 
+/// A check over the hosts' addresses: its violations, or unknown when it found none but an
+/// address lookup failed (the addresses not seen could be the ones at fault).
+fn over_addresses(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    match f.mx.address_failure() {
+        Some(why) if violations.is_empty() => Outcome::Unknown(why),
+        _ => Outcome::of(violations),
+    }
+}
+
 pub static MX_TARGET_CNAME: Rule = Rule {
     code: "MX006",
     name: "mx-target-cname",
@@ -39,7 +48,8 @@ pub static MX_TARGET_CNAME: Rule = Rule {
 
 fn mx_target_cname(f: &Facts) -> Outcome {
     with_hosts(f, |hosts| {
-        Outcome::of(
+        over_addresses(
+            f,
             hosts
                 .iter()
                 .filter_map(|h| {
@@ -119,7 +129,13 @@ fn mx_no_ipv6(f: &Facts) -> Outcome {
         }
         let with_v4 = hosts.iter().filter(|h| h.a.records().is_some()).count();
         let with_v6 = hosts.iter().filter(|h| h.aaaa.records().is_some()).count();
-        if with_v6 == 0 && with_v4 > 0 {
+        if with_v6 > 0 {
+            return Outcome::Pass;
+        }
+        if let Some(why) = f.mx.address_failure() {
+            return Outcome::Unknown(why);
+        }
+        if with_v4 > 0 {
             Outcome::fail(format!(
                 "none of the {} MX host(s) of {} has an AAAA record",
                 hosts.len(),
@@ -147,7 +163,8 @@ pub static MX_IPV6_ONLY: Rule = Rule {
 
 fn mx_ipv6_only(f: &Facts) -> Outcome {
     with_hosts(f, |hosts| {
-        Outcome::of(
+        over_addresses(
+            f,
             hosts
                 .iter()
                 .filter(|h| h.a.is_absent() && h.aaaa.records().is_some())
@@ -264,7 +281,8 @@ pub static MX_ADDRESS_NOT_ROUTABLE: Rule = Rule {
 
 fn mx_address_not_routable(f: &Facts) -> Outcome {
     with_hosts(f, |_| {
-        Outcome::of(
+        over_addresses(
+            f,
             f.mx.targets()
                 .into_iter()
                 .filter_map(|(host, ip)| {
@@ -316,6 +334,6 @@ fn mx_address_private(f: &Facts) -> Outcome {
                 )),
             }
         }
-        Outcome::of(out)
+        over_addresses(f, out)
     })
 }

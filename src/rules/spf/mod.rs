@@ -91,10 +91,17 @@ fn spf_multiple(f: &Facts) -> Outcome {
 
 /// Runs a tree rule: unknown when the TXT lookup failed, not applicable without one SPF record
 /// at the domain (SPF001 and SPF002 report those).
+/// A check over the include tree. Finding nothing wrong in a tree with a branch that could not
+/// be fetched is not a pass: the missing branch could hold the problem.
 fn with_tree(f: &Facts, then: impl FnOnce(&Node) -> Outcome) -> Outcome {
     Outcome::needs(&f.txt, &format!("TXT {}", f.domain), || {
         match f.spf.tree.state {
-            NodeState::Record { .. } | NodeState::Invalid { .. } => then(&f.spf.tree),
+            NodeState::Record { .. } | NodeState::Invalid { .. } => match then(&f.spf.tree) {
+                Outcome::Pass if f.spf.tree.incomplete() => {
+                    Outcome::Unknown("a branch of the include tree could not be fetched".into())
+                }
+                outcome => outcome,
+            },
             _ => Outcome::NotApplicable,
         }
     })

@@ -4,7 +4,7 @@
 use super::{Outcome, Rule, Violation, with_tree};
 use crate::checks::spf::parse::{self, Mechanism, Qualifier};
 use crate::checks::spf::{self, tree::NodeState};
-use crate::dns::{Lookup, Txt};
+use crate::dns::{FailureKind, Lookup, Txt};
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
@@ -180,7 +180,9 @@ pub static SPF_EXP_MISSING: Rule = Rule {
 
 fn spf_exp_missing(f: &Facts) -> Outcome {
     let Some(exp) = &f.spf.exp else {
-        return Outcome::NotApplicable;
+        return Outcome::needs(&f.txt, &format!("TXT {}", f.domain), || {
+            Outcome::NotApplicable
+        });
     };
     Outcome::needs(&exp.txt, &format!("TXT {}", exp.name), || {
         match exp.txt.records().map(Vec::len) {
@@ -268,7 +270,11 @@ fn spf_type99(f: &Facts) -> Outcome {
             f.domain,
             records.len()
         )),
-        // A resolver refusing an unknown type says nothing about the domain.
+        // A resolver refusing a type it does not serve says nothing about the domain; one
+        // that failed (SERVFAIL, timeout) could not tell.
+        Lookup::Failed(e) if matches!(e.kind, FailureKind::Servfail | FailureKind::Timeout) => {
+            Outcome::unknown(&format!("type 99 {}", f.domain), e)
+        }
         _ => Outcome::Pass,
     }
 }
@@ -289,7 +295,10 @@ pub static SPF_HELO_MISSING: Rule = Rule {
 
 fn spf_helo_missing(f: &Facts) -> Outcome {
     if f.spf.helo.is_empty() {
-        return Outcome::NotApplicable;
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
     }
     let mut violations = Vec::new();
     // Hosts without an address cannot send: MX005 reports them.
@@ -313,10 +322,10 @@ fn spf_helo_missing(f: &Facts) -> Outcome {
             }),
         }
     }
-    if violations.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail(violations)
+    match f.mx.address_failure() {
+        // A host whose address could not be looked up may send too.
+        Some(why) if violations.is_empty() => Outcome::Unknown(why),
+        _ => Outcome::of(violations),
     }
 }
 
