@@ -731,3 +731,16 @@ async fn the_address_policy_and_cnames_at_the_policy_host() {
     assert!(messages(r, "STS005")[0].contains("loopback"));
     assert_eq!(web.connections(), 1, "the second audit never connected");
 }
+
+#[tokio::test]
+async fn no_https_fetches_nothing_and_says_not_run() {
+    let d = domain(42, "off", 5).policy(GOOD_POLICY);
+    let site = Site::start(42, vec![d]).await;
+    let (_, doc) = site.audit(&["off42.test"], &["--no-https"]).await;
+    let r = result(&doc, "off42.test");
+    for code in ["STS005", "STS007", "STS012", "STS017", "STS021"] {
+        assert_eq!(status(r, code), "not-run", "{code}");
+    }
+    assert!(r["facts"]["mta_sts"].get("policy").is_none());
+    assert_eq!(site.web("off42.test").connections(), 0);
+}
