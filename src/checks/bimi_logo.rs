@@ -2,6 +2,8 @@
 //! our DNS, the address policy, the size cap) and read only as far as its root element, whose
 //! attributes say whether it claims the SVG Tiny Portable/Secure profile mailbox providers
 //! require (`baseProfile="tiny-ps"`, `version="1.2"`; draft-svg-tiny-ps-abrotman).
+//! The `a=` evidence document (a VMC or CMC) is fetched the same way and only counted: its
+//! PEM certificates are not validated.
 
 use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,45 @@ pub struct LogoFetch {
     /// The root element of a `200` body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub svg: Option<SvgRoot>,
+}
+
+/// The `a=` evidence document and what it served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceFetch {
+    /// The `a=` value.
+    pub url: String,
+    /// Why the URL was not fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<Fetch>,
+    /// PEM certificates (`-----BEGIN CERTIFICATE-----` blocks) in a `200` body.
+    pub certificates: usize,
+}
+
+/// Fetches the evidence document at `url` (an `a=` value) and counts its PEM certificates;
+/// `None` when fetches are switched off.
+pub async fn gather_evidence(dns: &Dns, s: &HttpsSettings, url: &str) -> Option<EvidenceFetch> {
+    if !s.enabled {
+        return None;
+    }
+    let mut evidence = EvidenceFetch {
+        url: url.to_owned(),
+        refused: None,
+        fetch: None,
+        certificates: 0,
+    };
+    match split(url) {
+        Err(why) => evidence.refused = Some(why),
+        Ok((host, path)) => {
+            let fetch = https::fetch(dns, s, &host, &path).await;
+            evidence.certificates = fetch
+                .ok()
+                .map_or(0, |r| r.body.matches("-----BEGIN CERTIFICATE-----").count());
+            evidence.fetch = Some(fetch);
+        }
+    }
+    Some(evidence)
 }
 
 /// What the root element of the document claims.

@@ -207,6 +207,9 @@ pub struct BimiFacts {
     /// The `l=` logo, fetched when the one valid record names one (absent with `--no-https`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<super::bimi_logo::LogoFetch>,
+    /// The `a=` evidence document, fetched when the one valid record names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::bimi_logo::EvidenceFetch>,
 }
 
 /// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`),
@@ -224,19 +227,33 @@ pub async fn gather_bimi(
         check_bimi,
     )
     .await;
-    let url = record
-        .single()
-        .and_then(|r| r.tag("l"))
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned);
-    let logo = match url {
-        Some(url) => super::bimi_logo::gather(dns, https, &url).await,
-        None => None,
+    let tag = |name: &str| {
+        record
+            .single()
+            .and_then(|r| r.tag(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
+    let (logo_url, evidence_url) = (tag("l"), tag("a"));
+    let (logo, evidence) = tokio::join!(
+        async {
+            match &logo_url {
+                Some(url) => super::bimi_logo::gather(dns, https, url).await,
+                None => None,
+            }
+        },
+        async {
+            match &evidence_url {
+                Some(url) => super::bimi_logo::gather_evidence(dns, https, url).await,
+                None => None,
+            }
+        }
+    );
     BimiFacts {
         selector: selector.to_owned(),
         record,
         logo,
+        evidence,
     }
 }
 

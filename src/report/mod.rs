@@ -40,7 +40,7 @@
 //! host's own `cname` when it has no address, and the parsed `policy` of a `200` body:
 //! `version`, `mode`, `mx`, `max_age`, `unknown_keys`, `bare_lf_lines`, `errors`) and
 //! `facts.bimi.logo` (`url`, `refused`, `fetch`, `svg` `{element, base_profile, version,
-//! error}`). A `fetch` is `{url, host, cnames, addresses, address, result}` with `result`
+//! error}`), `facts.bimi.evidence` (`url`, `refused`, `fetch`, `certificates`). A `fetch` is `{url, host, cnames, addresses, address, result}` with `result`
 //! tagged by `outcome`: `response` (`status`, `content_type`, `location`, `bytes`, `truncated`,
 //! `body`), `no-address`, `dns-failed`, `forbidden` (`ip`, `class`), `connect`, `tls`
 //! (`verdict`, `detail`), `timeout` or `other`. `facts.dane` lists `{host, name, lookup}` of

@@ -1,6 +1,7 @@
 //! BIMI logo rules: the SVG the `l=` URL names must be fetchable over HTTPS and claim the SVG
-//! Tiny Portable/Secure profile in its root element. The evidence document's presence is
-//! BIMI004; its certificate chain is not validated.
+//! Tiny Portable/Secure profile in its root element. The evidence document's presence in the
+//! record is BIMI004; BIMI009 checks it can be fetched and holds certificates (their chain is
+//! not validated).
 
 use super::{Outcome, Rule, Violation};
 use crate::checks::bimi_logo::LogoFetch;
@@ -148,6 +149,58 @@ pub static BIMI_LOGO_TOO_LARGE: Rule = Rule {
             ),
             Some(_) => Outcome::Pass,
             None => Outcome::NotApplicable,
+        }
+    },
+};
+
+pub static BIMI_EVIDENCE_UNREACHABLE: Rule = Rule {
+    code: "BIMI009",
+    name: "bimi-evidence-unreachable",
+    category: Category::Authentication,
+    severity: Severity::Error,
+    title: "The BIMI evidence document cannot be fetched or holds no certificate",
+    explanation: "Mailbox providers that require a Verified Mark Certificate (or Common Mark \
+        Certificate) fetch the `a=` URL over HTTPS and expect a PEM file with the mark \
+        certificate and its chain. If the URL does not answer `200`, or the body holds no \
+        `-----BEGIN CERTIFICATE-----` block, the evidence is missing and no logo is shown. \
+        mailcheck checks only that the document is there: the certificates are not validated.",
+    remediation: "Serve the PEM file your mark verifying authority issued (certificate first, \
+        then the chain) at the `a=` URL over HTTPS on port 443, with status 200.",
+    reference: "https://bimigroup.org/",
+    check: |f| {
+        let record = &f.bimi.record;
+        if let Some(e) = record.lookup.failure() {
+            return Outcome::Unknown(format!("the lookup of TXT {} {e}", record.name));
+        }
+        let named = record
+            .single()
+            .and_then(|r| r.tag("a"))
+            .is_some_and(|a| !a.is_empty());
+        if !named {
+            return Outcome::NotApplicable;
+        }
+        let Some(e) = &f.bimi.evidence else {
+            return Outcome::NotRun("--no-https".into());
+        };
+        let at = |m: String| Outcome::Fail(vec![Violation::at(&e.url, m)]);
+        if let Some(why) = &e.refused {
+            return at(format!("{}: {why}", e.url));
+        }
+        let Some(fetch) = &e.fetch else {
+            return Outcome::NotApplicable;
+        };
+        match &fetch.result {
+            FetchResult::Timeout { detail } => {
+                Outcome::Unreachable(format!("fetching {}: timed out ({detail})", e.url))
+            }
+            FetchResult::DnsFailed { failure } => {
+                Outcome::Unknown(format!("the address lookup of {} {failure}", fetch.host))
+            }
+            _ => match fetch.problem() {
+                Some(p) => at(format!("{}: {p}", e.url)),
+                None if e.certificates == 0 => at(format!("{} holds no PEM certificate", e.url)),
+                None => Outcome::Pass,
+            },
         }
     },
 };

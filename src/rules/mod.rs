@@ -135,6 +135,7 @@ pub static RULES: &[&Rule] = &[
     &bimi_logo::BIMI_LOGO_UNREACHABLE,
     &bimi_logo::BIMI_LOGO_NOT_TINY_PS,
     &bimi_logo::BIMI_LOGO_TOO_LARGE,
+    &bimi_logo::BIMI_EVIDENCE_UNREACHABLE,
     &bl::IP_LISTED,
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,

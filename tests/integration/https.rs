@@ -570,6 +570,10 @@ async fn bimi_logos_good_and_not_tiny_ps() {
     .route(
         "/logo.svg",
         Response::text(TINY).content_type(Some("image/svg+xml")),
+    )
+    .route(
+        "/vmc.pem",
+        Response::text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
     );
     let plain = domain(48, "plain", 3);
     let plain = Domain {
@@ -600,7 +604,7 @@ async fn bimi_logos_good_and_not_tiny_ps() {
     let names = ["logo48.test", "plain48.test", "gone48.test", "big48.test"];
     let (_, doc) = site.audit(&names, &[]).await;
     let good = result(&doc, "logo48.test");
-    for code in ["BIMI006", "BIMI007", "BIMI008"] {
+    for code in ["BIMI006", "BIMI007", "BIMI008", "BIMI009"] {
         assert_eq!(status(good, code), "pass", "{code}: {:?}", all_codes(good));
     }
     assert_eq!(
@@ -609,6 +613,9 @@ async fn bimi_logos_good_and_not_tiny_ps() {
     );
     assert_eq!(site.web("logo48.test").requests("/logo.svg"), 1);
     let plain = result(&doc, "plain48.test");
+    let m = messages(plain, "BIMI009");
+    assert!(m[0].contains("vmc.pem: HTTP 404"), "{m:?}");
+    assert_eq!(plain["facts"]["bimi"]["evidence"]["certificates"], 0);
     let m = messages(plain, "BIMI007");
     assert!(
         m[0].contains("baseProfile=(absent)") && m[0].contains("\"1.1\""),

@@ -106,6 +106,7 @@ const LIVE_TRIGGERS: &[(&str, &str)] = &[
     ("BIMI006", "https::bimi_logos_good_and_not_tiny_ps"),
     ("BIMI007", "https::bimi_logos_good_and_not_tiny_ps"),
     ("BIMI008", "https::bimi_logos_good_and_not_tiny_ps"),
+    ("BIMI009", "https::bimi_logos_good_and_not_tiny_ps"),
     ("BL001", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),

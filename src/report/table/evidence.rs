@@ -329,5 +329,20 @@ fn logo_lines(f: &crate::facts::Facts) -> Vec<String> {
             None => "not read".into(),
         }
     };
-    vec![format!("logo {}: {what}", l.url)]
+    let mut lines = vec![format!("logo {}: {what}", l.url)];
+    if let Some(e) = &f.bimi.evidence {
+        let what = if let Some(why) = &e.refused {
+            why.clone()
+        } else if let Some(p) = e
+            .fetch
+            .as_ref()
+            .and_then(crate::checks::https::Fetch::problem)
+        {
+            p
+        } else {
+            format!("{} PEM certificate(s), not validated", e.certificates)
+        };
+        lines.push(format!("evidence {}: {what}", e.url));
+    }
+    lines
 }
