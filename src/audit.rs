@@ -143,6 +143,21 @@ pub async fn run_each(
     config: &Config,
     mut each: impl FnMut(&DomainReport),
 ) -> Result<Document, SetupError> {
+    run_until(config, true, |_, r| each(r), std::future::pending::<()>())
+        .await
+        .map(|(doc, _)| doc)
+}
+
+/// Like [`run_each`], stopping early when `stop` completes (Ctrl-C): the document then holds
+/// the domains completed so far, and the flag is `true`. With `keep` false the document's
+/// `results` stay empty, so a streamed run of any size holds no reports. `each` gets the
+/// domain's position in the input too.
+pub async fn run_until(
+    config: &Config,
+    keep: bool,
+    mut each: impl FnMut(usize, &DomainReport),
+    stop: impl Future<Output = ()>,
+) -> Result<(Document, bool), SetupError> {
     let dns = Dns::new(&config.resolver)?;
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
@@ -151,6 +166,11 @@ pub async fn run_each(
         https: config.https.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let stopped = std::cell::Cell::new(false);
+    let stop = async {
+        stop.await;
+        stopped.set(true);
+    };
     let mut results: Vec<(usize, DomainReport)> = stream::iter(config.domains.iter().enumerate())
         .map(|(i, (input, domain))| {
             let (dns, services) = (&dns, &services);
@@ -170,18 +190,21 @@ pub async fn run_each(
             }
         })
         .buffer_unordered(config.concurrency)
-        .inspect(|(_, report)| each(report))
+        .take_until(stop)
+        .inspect(|(i, report)| each(*i, report))
+        .filter(|_| std::future::ready(keep))
         .collect()
         .await;
     results.sort_by_key(|(i, _)| *i);
-    Ok(Document {
+    let doc = Document {
         schema_version: SCHEMA_VERSION,
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
         resolver: dns.servers().iter().map(ToString::to_string).collect(),
         started,
         results: results.into_iter().map(|(_, r)| r).collect(),
-    })
+    };
+    Ok((doc, stopped.get()))
 }
 
 /// Audits every domain of the configuration into one document.

@@ -72,6 +72,18 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `mailcheck manpage > mailcheck.1`.
     Manpage,
+    /// Compare two earlier runs (JSON or JSONL): records changed, findings added and resolved,
+    /// score changes, per domain.
+    ///
+    /// Exit code: 1 when AFTER has error findings BEFORE did not have; 2 when a file cannot be read.
+    Diff {
+        /// The earlier run's report (`--format json` or `jsonl` output).
+        #[arg(value_name = "BEFORE")]
+        before: std::path::PathBuf,
+        /// The later run's report.
+        #[arg(value_name = "AFTER")]
+        after: std::path::PathBuf,
+    },
     /// Offline demo: audits example domains served by an in-process DNS lab on loopback.
     #[cfg(feature = "lab")]
     Demo,
@@ -132,6 +144,20 @@ pub struct AuditOptions {
     /// Domains audited at once.
     #[arg(long, value_name = "N", default_value_t = 16, global = true)]
     pub concurrency: usize,
+
+    /// With `--format jsonl -o FILE`: skip the domains FILE already has a line for (a torn
+    /// last line is dropped), and append the rest.
+    #[arg(long, global = true)]
+    pub resume: bool,
+
+    /// Audit only the K-th of N parts of the input (K from 1), split by a fixed hash of each
+    /// domain: every machine agrees, so N jobs together audit each domain exactly once.
+    #[arg(long, value_name = "K/N", global = true)]
+    pub shard: Option<String>,
+
+    /// At most this many SMTP connections at once to any one address.
+    #[arg(long, value_name = "N", default_value_t = 2, global = true)]
+    pub per_host_connections: usize,
 
     /// No colour in the table (also when `NO_COLOR` is set, or stdout is not a terminal).
     #[arg(long, global = true)]
@@ -251,6 +277,8 @@ pub enum Format {
     Jsonl,
     /// Markdown, for tickets and pull requests.
     Markdown,
+    /// One row per domain with fixed columns (see README), for spreadsheets.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

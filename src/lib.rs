@@ -8,12 +8,14 @@
 //! 3. **render** ([`report`]): the only code that formats, over a [`report::Document`].
 
 pub mod audit;
+pub mod bulk;
 pub mod bytes;
 pub mod checks;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "lab")]
 pub mod demo;
+pub mod diff;
 pub mod dns;
 pub mod domain;
 pub mod exit;

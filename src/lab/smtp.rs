@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -97,6 +97,9 @@ struct Counters {
     tls: AtomicU64,
     /// The argument of every EHLO received.
     ehlo: std::sync::Mutex<Vec<String>>,
+    /// Connections open now, and the most ever open at once.
+    active: AtomicU64,
+    peak: AtomicU64,
 }
 
 /// A running listener; it stops when dropped.
@@ -123,9 +126,13 @@ impl SmtpListener {
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 shared.connections.fetch_add(1, Ordering::Relaxed);
+                let open = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.peak.fetch_max(open, Ordering::SeqCst);
                 let (spec, counters) = (Arc::clone(&spec), Arc::clone(&shared));
                 tokio::spawn(async move {
-                    let _ = session(stream, &spec, &counters).await;
+                    let open = Open(AtomicBool::new(true));
+                    let _ = session(stream, &spec, &counters, &open).await;
+                    open.close(&counters);
                 });
             }
         });
@@ -143,6 +150,11 @@ impl SmtpListener {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::Relaxed)
+    }
+
+    /// The most connections that were open at once.
+    pub fn peak_connections(&self) -> u64 {
+        self.counters.peak.load(Ordering::SeqCst)
     }
 
     /// Connections whose client spoke before the final greeting line.
@@ -166,6 +178,18 @@ impl SmtpListener {
     }
 }
 
+/// Whether a connection still counts as open: until the client says QUIT (it may close its end
+/// a moment before this side notices), or the session ends.
+struct Open(AtomicBool);
+
+impl Open {
+    fn close(&self, c: &Counters) {
+        if self.0.swap(false, Ordering::SeqCst) {
+            c.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A TLS record: alert (21), version 3.1, length 2, fatal (2), `protocol_version` (70).
 const PROTOCOL_VERSION_ALERT: [u8; 7] = [21, 3, 1, 0, 2, 2, 70];
 
@@ -184,7 +208,12 @@ async fn pause_watching(stream: &mut TcpStream, pause: Duration, c: &Counters) {
     }
 }
 
-async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Result<()> {
+async fn session(
+    mut stream: TcpStream,
+    spec: &SmtpSpec,
+    c: &Counters,
+    open: &Open,
+) -> io::Result<()> {
     let name = &spec.name;
     match spec.greeting {
         Greeting::Prompt => {}
@@ -225,14 +254,14 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
                 .write_all(format!("{code} {name} no service for you\r\n").as_bytes())
                 .await?;
             let mut r = BufReader::new(stream);
-            return commands(&mut r, spec, c, false).await.map(|_| ());
+            return commands(&mut r, spec, c, false, open).await.map(|_| ());
         }
     }
     stream
         .write_all(format!("220 {name} ESMTP lab\r\n").as_bytes())
         .await?;
     let mut r = BufReader::new(stream);
-    if !commands(&mut r, spec, c, false).await? {
+    if !commands(&mut r, spec, c, false, open).await? {
         return Ok(());
     }
     let Some(config) = &spec.tls else {
@@ -243,7 +272,7 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
         .await?;
     c.tls.fetch_add(1, Ordering::Relaxed);
     let mut r = BufReader::new(tls);
-    commands(&mut r, spec, c, true).await.map(|_| ())
+    commands(&mut r, spec, c, true, open).await.map(|_| ())
 }
 
 /// Serves commands until QUIT or STARTTLS; `Ok(true)` means "upgrade now".
@@ -252,6 +281,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
     spec: &SmtpSpec,
     c: &Counters,
     secure: bool,
+    open: &Open,
 ) -> io::Result<bool> {
     let mut line = String::new();
     loop {
@@ -328,6 +358,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             },
             "QUIT" => {
+                open.close(c);
                 r.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
                 if spec.quirk == Some(Quirk::LingerAfterQuit) {
                     r.get_mut().flush().await?;

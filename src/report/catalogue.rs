@@ -152,12 +152,12 @@ impl Catalogue {
                 rules: listed.iter().map(|r| RuleDoc::from(*r)).collect(),
             })?,
             (Self::Rules, Format::Markdown) => rules_markdown(&listed),
-            (Self::Rules, Format::Table) => rules_table(&listed),
+            (Self::Rules, Format::Table | Format::Csv) => rules_table(&listed),
             (Self::Explain(Topic::Rule(r)), Format::Json | Format::Jsonl) => {
                 json(&RuleDoc::from(r))?
             }
             (Self::Explain(Topic::Rule(r)), Format::Markdown) => rule_markdown(r, "#"),
-            (Self::Explain(Topic::Rule(r)), Format::Table) => rule_text(r, width),
+            (Self::Explain(Topic::Rule(r)), Format::Table | Format::Csv) => rule_text(r, width),
             (Self::Explain(Topic::Scoring), Format::Json | Format::Jsonl) => json(&score::model())?,
             (Self::Explain(Topic::Scoring), Format::Markdown) => {
                 format!(
@@ -165,7 +165,7 @@ impl Catalogue {
                     scoring_paragraphs(&score::model()).join("\n\n")
                 ) + "\n"
             }
-            (Self::Explain(Topic::Scoring), Format::Table) => scoring_text(width),
+            (Self::Explain(Topic::Scoring), Format::Table | Format::Csv) => scoring_text(width),
         };
         w.write_all(text.as_bytes())
     }

@@ -34,7 +34,8 @@
 //! not-yet-valid | name-mismatch | other}`, `name_matches`, `lifetime_left_percent`),
 //! `ehlo_tls`, `extensions` (the EHLO keywords that count) and `error` (`{stage, kind,
 //! detail}`)) and `facts.dnsbl` (`enabled`, `lists` with `name`, public `zone`, `dqs`, `kind`,
-//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`).
+//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`; and `skipped`:
+//! lists not asked in this run, `{name, zone, kind, reason}`).
 //!
 //! The HTTPS facts: `facts.mta_sts.policy` (absent with `--no-https`: `host`, `fetch`, the
 //! host's own `cname` when it has no address, and the parsed `policy` of a `200` body:
@@ -51,10 +52,14 @@
 //! appear in any release.
 
 mod catalogue;
+mod csv;
+mod diff;
+pub mod essentials;
 mod json;
 mod markdown;
 mod sanitize;
 mod spf;
+mod summary;
 mod table;
 
 use std::io::{self, Write};
@@ -62,10 +67,13 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
+pub use csv::{COLUMNS as CSV_COLUMNS, Csv, row as csv_row, write_csv};
+pub use diff::render_diff;
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
 pub use spf::SpfReport;
+pub use summary::render_summary;
 pub use table::{Table, TableOptions};
 
 use crate::facts::Facts;

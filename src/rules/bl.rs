@@ -66,6 +66,11 @@ fn listings(f: &Facts, kind: ListKind, wanted: impl Fn(Weight) -> bool) -> Outco
         return Outcome::NotRun("--no-blocklists".into());
     }
     let lists: Vec<&ListFacts> = f.dnsbl.lists.iter().filter(|l| l.kind == kind).collect();
+    if lists.is_empty()
+        && let Some(s) = f.dnsbl.skipped.iter().find(|s| s.kind == kind)
+    {
+        return Outcome::NotRun(format!("{} not asked: {}", s.name, s.reason));
+    }
     if lists.is_empty() || lists.iter().all(|l| l.queries.is_empty()) {
         return Outcome::NotApplicable;
     }

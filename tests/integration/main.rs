@@ -3,10 +3,12 @@
 
 mod bimi;
 mod bulk;
+mod bulk_io;
 mod catalogue;
 mod certs;
 mod cli;
 mod demo;
+mod diff;
 mod dkim;
 mod dns;
 mod dnsbl;
@@ -17,6 +19,7 @@ mod hostile;
 mod https;
 mod json;
 mod oracle;
+mod politeness;
 mod ptr;
 mod rfc7208;
 mod rules;

@@ -1,6 +1,7 @@
 //! The SMTP/STARTTLS probe of every MX address (RFC 5321, RFC 3207).
 //!
-//! One connection per (address, MX name) per run, shared by every domain that needs it. The probe
+//! One connection per (address, MX name) per run, shared by every domain that needs it, and at
+//! most `--per-host-connections` open at once to one address. The probe
 //! behaves as real servers expect of a polite client: it says nothing before the final `220 `
 //! greeting line, waits patiently for it (some servers delay on purpose), sends `EHLO` with our
 //! own name, upgrades with `STARTTLS` when offered, says `EHLO` again over TLS and uses only what
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 pub use cert::CertFacts;
 pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots, verdict_of};
@@ -64,6 +65,10 @@ pub struct SmtpSettings {
     /// The trust anchors certificates are checked against.
     pub roots: Arc<rustls::RootCertStore>,
     pub trust: TrustSource,
+    /// At most this many connections at once to one address (`--per-host-connections`): many
+    /// MX names of one provider often share addresses, and a polite client does not open a
+    /// dozen sessions to one server at once.
+    pub per_host: usize,
 }
 
 /// What probing found for one domain, or why nothing was probed.
@@ -206,10 +211,12 @@ impl Probe {
 
 type Slot = Arc<OnceCell<Probe>>;
 
-/// Runs probes, at most one per (address, MX name) per run.
+/// Runs probes, at most one per (address, MX name) per run, and at most
+/// [`SmtpSettings::per_host`] at once per address.
 pub struct Prober {
     settings: SmtpSettings,
     cache: Mutex<HashMap<(IpAddr, String), Slot>>,
+    gates: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
 }
 
 impl Prober {
@@ -217,7 +224,40 @@ impl Prober {
         Self {
             settings,
             cache: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The connection slots of one address.
+    fn gate(&self, ip: IpAddr) -> Arc<Semaphore> {
+        let mut gates = self.gates.lock().expect("probe gate lock");
+        Arc::clone(
+            gates
+                .entry(ip)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_host.max(1)))),
+        )
+    }
+
+    /// One session, once a connection slot to the address is free (or the deadline passed).
+    async fn session(&self, host: &str, ip: IpAddr, deadline: Instant) -> Probe {
+        if self.settings.policy.permits(ip).is_err() {
+            return session::run(&self.settings, host, ip, deadline).await;
+        }
+        let gate = self.gate(ip);
+        let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline.into(), gate.acquire_owned()).await
+        else {
+            let mut p = session::blank(host, ip);
+            p.error = Some(ProbeError {
+                stage: Stage::Connect,
+                kind: ErrorKind::Timeout,
+                detail: format!(
+                    "the deadline passed while waiting for one of the {} connection slots to {ip}",
+                    self.settings.per_host
+                ),
+            });
+            return p;
+        };
+        session::run(&self.settings, host, ip, deadline).await
     }
 
     pub fn settings(&self) -> &SmtpSettings {
@@ -252,7 +292,7 @@ impl Prober {
             let mut cache = self.cache.lock().expect("probe cache lock");
             Arc::clone(cache.entry(key).or_default())
         };
-        slot.get_or_init(|| session::run(&self.settings, host, ip, deadline))
+        slot.get_or_init(|| self.session(host, ip, deadline))
             .await
             .clone()
     }
