@@ -8,10 +8,11 @@ use futures_util::stream;
 
 use crate::checks::dkim::{self, DkimSettings};
 use crate::checks::dnsbl::{self, DnsblSettings};
+use crate::checks::https::HttpsSettings;
 use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
-use crate::checks::{dmarc, mx, policy_txt, ptr};
+use crate::checks::{dane, dmarc, mx, policy_txt, ptr};
 use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
@@ -26,6 +27,8 @@ pub struct Services {
     pub smtp: Prober,
     pub dnsbl: DnsblSettings,
     pub dkim: DkimSettings,
+    /// MTA-STS policy and BIMI logo fetches.
+    pub https: HttpsSettings,
 }
 
 /// Gathers every fact about one domain. Independent lookups and probes run concurrently: the
@@ -33,7 +36,7 @@ pub struct Services {
 pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
     let (
         canary,
-        (mx, helo, ptr, smtp, dnsbl),
+        (mx, helo, ptr, smtp, dnsbl, dane),
         (txt, (tree, exp)),
         type99,
         dmarc,
@@ -53,13 +56,14 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
                     ips.push(*ip);
                 }
             }
-            let (helo, ptr, smtp, dnsbl) = tokio::join!(
+            let (helo, ptr, smtp, dnsbl, dane) = tokio::join!(
                 spf::helo(dns, &mx),
                 ptr::gather(dns, &ips),
                 services.smtp.gather(&targets, deadline),
                 dnsbl::gather(dns, &services.dnsbl, domain, &ips),
+                Box::pin(dane::gather(dns, &mx)),
             );
-            (mx, helo, ptr, smtp, dnsbl)
+            (mx, helo, ptr, smtp, dnsbl, dane)
         },
         async {
             let txt = dns.txt(domain.as_str()).await;
@@ -69,9 +73,15 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         spf::type99(dns, domain),
         dmarc::gather(dns, domain),
         dkim::gather(dns, &services.dkim, domain),
-        policy_txt::gather_sts(dns, domain),
+        // Boxed: with their HTTPS fetches these futures are large.
+        Box::pin(policy_txt::gather_sts(dns, &services.https, domain)),
         policy_txt::gather_rpt(dns, domain),
-        policy_txt::gather_bimi(dns, domain, &services.dkim.bimi_selector),
+        Box::pin(policy_txt::gather_bimi(
+            dns,
+            &services.https,
+            domain,
+            &services.dkim.bimi_selector
+        )),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
     );
     Facts {
@@ -93,6 +103,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         ptr,
         smtp,
         dnsbl,
+        dane,
     }
 }
 
@@ -152,6 +163,7 @@ pub async fn run_until(
         smtp: Prober::new(config.smtp.clone()),
         dnsbl: config.dnsbl.clone(),
         dkim: config.dkim.clone(),
+        https: config.https.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let stopped = std::cell::Cell::new(false);

@@ -251,6 +251,19 @@ pub struct AuditOptions {
     /// Do not ask the default DNS blocklists.
     #[arg(long, global = true)]
     pub no_blocklists: bool,
+
+    /// Do not fetch over HTTPS (the MTA-STS policy file, the BIMI logo): those checks are
+    /// `not-run`.
+    #[arg(long, global = true)]
+    pub no_https: bool,
+
+    /// TCP port of the MTA-STS policy and BIMI logo fetches (labs and tests use another).
+    #[arg(long, value_name = "PORT", default_value_t = 443, global = true)]
+    pub https_port: u16,
+
+    /// Seconds each HTTPS fetch may take, connection included.
+    #[arg(long, value_name = "SECS", default_value = "10", global = true)]
+    pub https_timeout: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::bulk::Shard;
 use crate::checks::dkim::DkimSettings;
 use crate::checks::dnsbl::DnsblSettings;
+use crate::checks::https::HttpsSettings;
 use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
 use crate::cli::{Cli, Command, FailOn, Format, Trust};
 use crate::dns::ResolverSettings;
@@ -38,6 +39,7 @@ pub struct Config {
     pub quiet: bool,
     pub fail_on: FailOn,
     pub smtp: SmtpSettings,
+    pub https: HttpsSettings,
     pub dnsbl: DnsblSettings,
     pub dkim: DkimSettings,
     /// Set for `mailcheck spf`: the one evaluation to run instead of an audit.
@@ -158,18 +160,9 @@ impl Config {
             .transpose()?;
         let helo = Domain::parse(&o.helo_name)
             .map_err(|e| UsageError::Name("helo-name", o.helo_name.clone(), e))?;
-        let trust = match o.trust {
-            Trust::Webpki => TrustSource::Webpki,
-            Trust::System => TrustSource::System,
-        };
-        let ca_files: Vec<&std::path::Path> =
-            o.ca_file.iter().map(std::path::PathBuf::as_path).collect();
-        // Local files only: no network I/O happens before validation is done.
-        let roots = if o.no_smtp || demo {
-            rustls::RootCertStore::empty()
-        } else {
-            load_roots(trust, &ca_files).map_err(|e| UsageError::Trust(e.to_string()))?
-        };
+        let https_enabled = !o.no_https && !demo;
+        let (trust, roots) = trust_anchors(o, demo, https_enabled)?;
+        let https_timeout = seconds("https-timeout", &o.https_timeout)?;
         let mut custom = Vec::new();
         for zone in &o.blocklist {
             let d =
@@ -191,9 +184,18 @@ impl Config {
                 policy: Policy {
                     allow_private: o.allow_private || demo,
                 },
-                roots: Arc::new(roots),
+                roots: Arc::clone(&roots),
                 trust,
                 per_host: o.per_host_connections,
+            },
+            https: HttpsSettings {
+                enabled: https_enabled,
+                port: o.https_port,
+                timeout: https_timeout,
+                policy: Policy {
+                    allow_private: o.allow_private || demo,
+                },
+                roots,
             },
             dnsbl: DnsblSettings {
                 defaults: !o.no_blocklists && !demo,
@@ -366,6 +368,27 @@ fn servers(resolvers: &[String]) -> Result<Option<Vec<SocketAddr>>, UsageError> 
         .map(|r| parse_resolver(r).ok_or_else(|| UsageError::Resolver(r.clone())))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// The trust anchors of the SMTP probe and the HTTPS fetches (shared), loaded unless both are
+/// off. Local files only: no network I/O happens before validation is done.
+fn trust_anchors(
+    o: &crate::cli::AuditOptions,
+    demo: bool,
+    https_enabled: bool,
+) -> Result<(TrustSource, Arc<rustls::RootCertStore>), UsageError> {
+    let trust = match o.trust {
+        Trust::Webpki => TrustSource::Webpki,
+        Trust::System => TrustSource::System,
+    };
+    let ca_files: Vec<&std::path::Path> =
+        o.ca_file.iter().map(std::path::PathBuf::as_path).collect();
+    let roots = if (o.no_smtp && !https_enabled) || demo {
+        rustls::RootCertStore::empty()
+    } else {
+        load_roots(trust, &ca_files).map_err(|e| UsageError::Trust(e.to_string()))?
+    };
+    Ok((trust, Arc::new(roots)))
 }
 
 /// `mailcheck demo`'s domains.

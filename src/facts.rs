@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::dane::DaneFacts;
 use crate::checks::dkim::DkimFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
@@ -39,6 +40,9 @@ pub struct Facts {
     pub smtp: SmtpFacts,
     /// DNS blocklist answers for every MX address and for the domain.
     pub dnsbl: DnsblFacts,
+    /// DANE TLSA records of every MX host (RFC 7672), facts only.
+    #[serde(default)]
+    pub dane: Vec<DaneFacts>,
 }
 
 /// The name the canary asks about: the root zone's NS set, which every resolver can answer.

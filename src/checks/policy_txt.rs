@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::dns::{Dns, Lookup, Txt};
 
-/// MTA-STS facts (RFC 8461). This version reads the TXT record; the policy file itself is not
-/// fetched yet.
+/// MTA-STS facts (RFC 8461): the TXT record and the policy file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MtaStsFacts {
     /// `_mta-sts.<domain>`.
     pub record: PolicyTxtFacts,
+    /// The policy fetch; absent with `--no-https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<super::mta_sts::PolicyFetch>,
 }
 
 /// What was found at one policy name.
@@ -22,9 +24,31 @@ pub struct PolicyTxtFacts {
     pub lookup: Lookup<Vec<Txt>>,
     /// The records that start with the version tag, each parsed.
     pub records: Vec<PolicyRecord>,
-    /// When the TXT lookup found nothing: the CNAME at the name, if any.
+    /// The CNAME at the name itself, asked whenever the TXT answer did not come through one:
+    /// behind an empty answer it shows a dangling delegation, beside records it is a conflict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cname: Option<Lookup<Vec<String>>>,
+}
+
+/// The CNAME target at a name that also answered records of its own (RFC 1034 §3.6.2: a
+/// CNAME leaves no room for other data), given the record lookup and the CNAME lookup.
+pub fn cname_conflict<'a, T>(
+    lookup: &'a Lookup<T>,
+    cname: Option<&'a Lookup<Vec<String>>>,
+) -> Option<&'a str> {
+    if let Lookup::Found { cnames, .. } = lookup
+        && let Some(c) = cnames.iter().find(|c| c.beside_data)
+    {
+        return Some(c.target.as_str());
+    }
+    match (lookup, cname) {
+        (Lookup::Found { cnames, .. }, Some(Lookup::Found { records, .. }))
+            if cnames.is_empty() =>
+        {
+            records.first().map(String::as_str)
+        }
+        _ => None,
+    }
 }
 
 /// One record that claims the version, and its tags or why it cannot be read.
@@ -52,6 +76,11 @@ impl PolicyTxtFacts {
             [one] if one.parsed.is_ok() => Some(one),
             _ => None,
         }
+    }
+
+    /// A CNAME at the name beside TXT records of its own.
+    pub fn cname_conflict(&self) -> Option<&str> {
+        cname_conflict(&self.lookup, self.cname.as_ref())
     }
 
     /// A CNAME at the name whose target does not exist.
@@ -135,6 +164,13 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
+    // A TXT answer owned by the name itself: a CNAME there too would be a conflict.
+    let direct = matches!(&lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
+    let cname = if direct {
+        Some(dns.cname(&name).await)
+    } else {
+        cname
+    };
     PolicyTxtFacts {
         name,
         lookup,
@@ -143,11 +179,18 @@ pub async fn gather(
     }
 }
 
-/// The MTA-STS TXT record of a domain.
-pub async fn gather_sts(dns: &Dns, domain: &crate::domain::Domain) -> MtaStsFacts {
-    MtaStsFacts {
-        record: gather(dns, domain.child("_mta-sts"), "STSv1", check_sts).await,
-    }
+/// The MTA-STS TXT record of a domain and, unless fetches are off, its policy file (both at
+/// once: the policy is fetched whether or not the record exists).
+pub async fn gather_sts(
+    dns: &Dns,
+    https: &super::https::HttpsSettings,
+    domain: &crate::domain::Domain,
+) -> MtaStsFacts {
+    let (record, policy) = tokio::join!(
+        gather(dns, domain.child("_mta-sts"), "STSv1", check_sts),
+        super::mta_sts::gather(dns, https, domain)
+    );
+    MtaStsFacts { record, policy }
 }
 
 /// The TLS-RPT record of a domain.
@@ -155,25 +198,62 @@ pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtF
     gather(dns, domain.child("_smtp._tls"), "TLSRPTv1", check_rpt).await
 }
 
-/// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
-/// document are not fetched yet.
+/// BIMI facts: the assertion record at `<selector>._bimi.<domain>` and the logo it names.
+/// The evidence document (`a=`) is not fetched: its presence is read from the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BimiFacts {
     pub selector: String,
     pub record: PolicyTxtFacts,
+    /// The `l=` logo, fetched when the one valid record names one (absent with `--no-https`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<super::bimi_logo::LogoFetch>,
+    /// The `a=` evidence document, fetched when the one valid record names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::bimi_logo::EvidenceFetch>,
 }
 
-/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`).
-pub async fn gather_bimi(dns: &Dns, domain: &crate::domain::Domain, selector: &str) -> BimiFacts {
+/// The BIMI assertion record of a domain, at `selector` (`default` unless `--bimi-selector`),
+/// and its logo.
+pub async fn gather_bimi(
+    dns: &Dns,
+    https: &super::https::HttpsSettings,
+    domain: &crate::domain::Domain,
+    selector: &str,
+) -> BimiFacts {
+    let record = gather(
+        dns,
+        domain.child(&format!("{selector}._bimi")),
+        "BIMI1",
+        check_bimi,
+    )
+    .await;
+    let tag = |name: &str| {
+        record
+            .single()
+            .and_then(|r| r.tag(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (logo_url, evidence_url) = (tag("l"), tag("a"));
+    let (logo, evidence) = tokio::join!(
+        async {
+            match &logo_url {
+                Some(url) => super::bimi_logo::gather(dns, https, url).await,
+                None => None,
+            }
+        },
+        async {
+            match &evidence_url {
+                Some(url) => super::bimi_logo::gather_evidence(dns, https, url).await,
+                None => None,
+            }
+        }
+    );
     BimiFacts {
         selector: selector.to_owned(),
-        record: gather(
-            dns,
-            domain.child(&format!("{selector}._bimi")),
-            "BIMI1",
-            check_bimi,
-        )
-        .await,
+        record,
+        logo,
+        evidence,
     }
 }
 

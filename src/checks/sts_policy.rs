@@ -1,8 +1,7 @@
 //! The MTA-STS policy file (RFC 8461 §3.2) and MX pattern matching (§4.1), as pure functions.
 //!
-//! Not wired into the audit yet: the HTTPS fetch of
-//! `https://mta-sts.<domain>/.well-known/mta-sts.txt` that feeds it is still to come. Kept here,
-//! tested, so the fetch and the cross-check rules only need to call it.
+//! [`super::mta_sts`] fetches the file and calls [`parse`]; the cross-check rules call
+//! [`mx_matches`].
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,7 @@
 //! The only module that speaks hickory-resolver: its API moves between releases, so the rest
 //! of mailcheck sees only [`Lookup`] and [`Data`].
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use hickory_resolver::TokioResolver;
@@ -11,7 +12,8 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData};
 
 use super::{
-    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, RecordType, ResolverSettings, SetupError, Txt,
+    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, RecordType, ResolverSettings, SetupError,
+    Tlsa, Txt,
 };
 use crate::bytes::ByteString;
 
@@ -98,6 +100,7 @@ impl Backend {
             Ok(lookup) => {
                 let mut cnames = Vec::new();
                 let mut records = Vec::new();
+                let mut owners = Vec::new();
                 for rec in lookup.answers() {
                     match &rec.data {
                         RData::CNAME(c) if rtype == RecordType::Cname => {
@@ -106,9 +109,19 @@ impl Backend {
                         RData::CNAME(c) => cnames.push(Cname {
                             name: display_name(&rec.name),
                             target: display_name(&c.0),
+                            beside_data: false,
                         }),
-                        data => records.extend(convert(data, rtype)),
+                        data => {
+                            let before = records.len();
+                            records.extend(convert(data, rtype));
+                            if records.len() > before {
+                                owners.push(display_name(&rec.name));
+                            }
+                        }
                     }
+                }
+                for c in &mut cnames {
+                    c.beside_data = owners.contains(&c.name);
                 }
                 Lookup::Found { records, cnames }
             }
@@ -128,6 +141,7 @@ fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
         RecordType::Ptr => W::PTR,
         RecordType::Spf => W::from(99),
         RecordType::Cname => W::CNAME,
+        RecordType::Tlsa => W::TLSA,
     }
 }
 
@@ -145,6 +159,15 @@ fn convert(data: &RData, rtype: RecordType) -> Option<Data> {
         })),
         (RData::NS(n), RecordType::Ns) => Some(Data::Name(display_name(&n.0))),
         (RData::PTR(p), RecordType::Ptr) => Some(Data::Name(display_name(&p.0))),
+        (RData::TLSA(t), RecordType::Tlsa) => Some(Data::Tlsa(Tlsa {
+            usage: t.cert_usage.into(),
+            selector: t.selector.into(),
+            matching: t.matching.into(),
+            data: t.cert_data.iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            }),
+        })),
         (RData::Unknown { code, rdata }, RecordType::Spf) if u16::from(*code) == 99 => {
             Some(Data::Raw(rdata.anything.clone()))
         }

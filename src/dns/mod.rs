@@ -50,6 +50,8 @@ pub enum RecordType {
     /// Type 99, the SPF record type RFC 7208 §3.1 retired.
     Spf,
     Cname,
+    /// Type 52: DANE TLSA (RFC 6698).
+    Tlsa,
 }
 
 impl std::fmt::Display for RecordType {
@@ -63,6 +65,7 @@ impl std::fmt::Display for RecordType {
             Self::Ptr => "PTR",
             Self::Spf => "SPF",
             Self::Cname => "CNAME",
+            Self::Tlsa => "TLSA",
         })
     }
 }
@@ -131,6 +134,10 @@ impl<T> Lookup<T> {
 pub struct Cname {
     pub name: String,
     pub target: String,
+    /// The answer also held records of the asked type owned by `name` itself: a CNAME beside
+    /// other data, which RFC 2181 §10.1 forbids (a broken or hostile server).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub beside_data: bool,
 }
 
 /// Why a lookup failed.
@@ -197,6 +204,21 @@ impl Txt {
     }
 }
 
+/// A TLSA record (RFC 6698 §2.1): which certificate a TLS server must present, as DANE
+/// publishes it at `_<port>._tcp.<host>`. Fields are the wire values, so a later DANE check
+/// can judge them (RFC 7672 for SMTP: usages 2 and 3 only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Tlsa {
+    /// 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE.
+    pub usage: u8,
+    /// 0 the full certificate, 1 the `SubjectPublicKeyInfo`.
+    pub selector: u8,
+    /// 0 exact, 1 SHA-256, 2 SHA-512.
+    pub matching: u8,
+    /// The association data, hex.
+    pub data: String,
+}
+
 /// Record data as returned by the backend, before it is typed for a caller.
 #[derive(Clone, Debug)]
 enum Data {
@@ -205,6 +227,7 @@ enum Data {
     Mx(Mx),
     Txt(Txt),
     Name(String),
+    Tlsa(Tlsa),
     /// RDATA of a type hickory does not model.
     Raw(Vec<u8>),
 }
@@ -375,6 +398,15 @@ impl Dns {
     pub async fn cname(&self, name: &str) -> Lookup<Vec<String>> {
         self.typed(name, RecordType::Cname, |d| match d {
             Data::Name(n) => Some(n),
+            _ => None,
+        })
+        .await
+    }
+
+    /// DANE TLSA records, e.g. at `_25._tcp.<mx host>` (RFC 7672 §2.2).
+    pub async fn tlsa(&self, name: &str) -> Lookup<Vec<Tlsa>> {
+        self.typed(name, RecordType::Tlsa, |d| match d {
+            Data::Tlsa(t) => Some(t),
             _ => None,
         })
         .await

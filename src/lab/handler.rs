@@ -39,6 +39,22 @@ impl RequestHandler for Handler {
             let mut tcp = self.state.tcp.lock().expect("lab state");
             *tcp.entry((name.clone(), rtype.clone())).or_default() += 1;
         }
+        let verbatim = {
+            let answers = self.state.answers.lock().expect("lab state");
+            answers.get(&(name.clone(), rtype.clone())).cloned()
+        };
+        if let Some(records) = verbatim {
+            let mut metadata = Metadata::response_from_request(&request.metadata);
+            metadata.authoritative = true;
+            let reply = MessageResponseBuilder::new(&request.queries, None).build(
+                metadata,
+                records.iter(),
+                [],
+                [],
+                [],
+            );
+            return send(&mut response, reply, request).await;
+        }
         let fault = {
             let faults = self.state.faults.lock().expect("lab state");
             faults

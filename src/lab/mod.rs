@@ -7,8 +7,10 @@
 //! `;@raw <name> <type> <hex rdata>` adds a record of a type the zone parser does not know.
 //! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
 //! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
+//! [`smtp`] and [`https`] hold the lab's SMTP and HTTPS listeners; [`pki`] makes their certificates.
 
 mod handler;
+pub mod https;
 pub mod pki;
 pub mod smtp;
 pub mod spoof;
@@ -95,6 +97,8 @@ struct State {
     tcp: Mutex<HashMap<(String, String), u64>>,
     /// Keyed by name and, for faults of one record type only, the type (e.g. `"TXT"`).
     faults: Mutex<HashMap<(String, Option<String>), Fault>>,
+    /// Answers served verbatim for a (name, type), bypassing the zones.
+    answers: Mutex<HashMap<(String, String), Vec<Record>>>,
     /// SERVFAIL for a seeded share of all (name, type) pairs: see [`Lab::set_chaos`].
     chaos: Mutex<Option<Chaos>>,
 }
@@ -123,6 +127,7 @@ pub struct LabBuilder {
     zones: Vec<(String, String, Option<PathBuf>)>,
     extra: Vec<Record>,
     faults: Vec<((String, Option<String>), Fault)>,
+    answers: Vec<((String, String), Vec<Record>)>,
 }
 
 /// The fixture zones shipped with the source tree.
@@ -143,6 +148,39 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 /// Query names as counted and faulted: lower case, no trailing dot.
 fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A lab record as hickory's.
+fn build_record(name: &str, record: LabRecord) -> Record {
+    let fqdn = |n: &str| {
+        // Labels as raw bytes: test data holds names such as `foo:bar/baz.example.com`.
+        let k = key(n);
+        if k.is_empty() {
+            return Name::root();
+        }
+        let mut name = Name::from_labels(k.split('.').map(str::as_bytes)).expect("lab record name");
+        name.set_fqdn(true);
+        name
+    };
+    let data = match record {
+        LabRecord::A(a) => RData::A(a.into()),
+        LabRecord::Aaaa(a) => RData::AAAA(a.into()),
+        LabRecord::Mx(preference, exchange) => RData::MX(MX::new(preference, fqdn(&exchange))),
+        LabRecord::Ptr(target) => RData::PTR(PTR(fqdn(&target))),
+        LabRecord::Cname(target) => RData::CNAME(CNAME(fqdn(&target))),
+        LabRecord::Txt(strings) => {
+            RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
+        }
+        LabRecord::Raw(code, rdata) => RData::Unknown {
+            code: RecordType::Unknown(code),
+            rdata: if rdata.is_empty() {
+                NULL::new()
+            } else {
+                NULL::with(rdata)
+            },
+        },
+    };
+    Record::from_rdata(fqdn(name), 300, data)
 }
 
 impl LabBuilder {
@@ -222,36 +260,24 @@ impl LabBuilder {
     /// On a name hickory cannot represent: lab data is written by the tests themselves.
     #[must_use]
     pub fn record(mut self, name: &str, record: LabRecord) -> Self {
-        let fqdn = |n: &str| {
-            // Labels as raw bytes: test data holds names such as `foo:bar/baz.example.com`.
-            let k = key(n);
-            if k.is_empty() {
-                return Name::root();
-            }
-            let mut name =
-                Name::from_labels(k.split('.').map(str::as_bytes)).expect("lab record name");
-            name.set_fqdn(true);
-            name
-        };
-        let data = match record {
-            LabRecord::A(a) => RData::A(a.into()),
-            LabRecord::Aaaa(a) => RData::AAAA(a.into()),
-            LabRecord::Mx(preference, exchange) => RData::MX(MX::new(preference, fqdn(&exchange))),
-            LabRecord::Ptr(target) => RData::PTR(PTR(fqdn(&target))),
-            LabRecord::Cname(target) => RData::CNAME(CNAME(fqdn(&target))),
-            LabRecord::Txt(strings) => {
-                RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
-            }
-            LabRecord::Raw(code, rdata) => RData::Unknown {
-                code: RecordType::Unknown(code),
-                rdata: if rdata.is_empty() {
-                    NULL::new()
-                } else {
-                    NULL::with(rdata)
-                },
-            },
-        };
-        self.extra.push(Record::from_rdata(fqdn(name), 300, data));
+        self.extra.push(build_record(name, record));
+        self
+    }
+
+    /// Answers queries for `name` and `rtype` (e.g. `"TXT"`) with exactly these records, owned
+    /// by the names given, as a broken or hostile server would: a CNAME beside a TXT at one
+    /// name, records the zone store refuses to hold together.
+    ///
+    /// # Panics
+    /// On a name hickory cannot represent.
+    #[must_use]
+    pub fn answer(mut self, name: &str, rtype: &str, records: Vec<(&str, LabRecord)>) -> Self {
+        let records = records
+            .into_iter()
+            .map(|(n, r)| build_record(n, r))
+            .collect();
+        self.answers
+            .push(((key(name), rtype.to_ascii_uppercase()), records));
         self
     }
 
@@ -328,6 +354,11 @@ impl LabBuilder {
         }
         let state = Arc::new(State::default());
         state.faults.lock().expect("lab state").extend(self.faults);
+        state
+            .answers
+            .lock()
+            .expect("lab state")
+            .extend(self.answers);
         let udp = tokio::net::UdpSocket::bind(addr)
             .await
             .map_err(LabError::Bind)?;

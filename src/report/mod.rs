@@ -37,6 +37,17 @@
 //! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`; and `skipped`:
 //! lists not asked in this run, `{name, zone, kind, reason}`).
 //!
+//! The HTTPS facts: `facts.mta_sts.policy` (absent with `--no-https`: `host`, `fetch`, the
+//! host's own `cname` when it has no address, and the parsed `policy` of a `200` body:
+//! `version`, `mode`, `mx`, `max_age`, `unknown_keys`, `bare_lf_lines`, `errors`) and
+//! `facts.bimi.logo` (`url`, `refused`, `fetch`, `svg` `{element, base_profile, version,
+//! error}`), `facts.bimi.evidence` (`url`, `refused`, `fetch`, `certificates`). A `fetch` is `{url, host, cnames, addresses, address, result}` with `result`
+//! tagged by `outcome`: `response` (`status`, `content_type`, `location`, `bytes`, `truncated`,
+//! `body`), `no-address`, `dns-failed`, `forbidden` (`ip`, `class`), `connect`, `tls`
+//! (`verdict`, `detail`), `timeout` or `other`. `facts.dane` lists `{host, name, lookup}` of
+//! the TLSA records (`usage`, `selector`, `matching`, hex `data`) at `_25._tcp.<mx host>`. A
+//! CNAME met in an answer beside records of the same owner has `beside_data: true`.
+//!
 //! `schema_version` changes only when a field is removed or changes meaning; new fields may
 //! appear in any release.
 

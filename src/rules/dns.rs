@@ -61,6 +61,46 @@ pub static DOMAIN_NOT_FOUND: Rule = Rule {
     check: domain_not_found,
 };
 
+pub static CNAME_BESIDE_DATA: Rule = Rule {
+    code: "DNS002",
+    name: "cname-beside-other-data",
+    category: Category::Routing,
+    severity: Severity::Error,
+    title: "A policy name has a CNAME alongside other records",
+    explanation: "A name that holds a CNAME may hold nothing else (RFC 1034 §3.6.2, RFC 2181         §10.1). When `_mta-sts`, `_smtp._tls`, a BIMI selector or a DKIM selector answers both         a CNAME and TXT records of its own, resolvers disagree on which one wins: some senders         see the TXT record, others follow the CNAME, so the policy or key in force depends on         who asks. A DNS provider that allows this is broken or the zone was edited around its         checks.",
+    remediation: "Keep one of the two at the name: either the CNAME (delegating to the         provider) or the TXT record, and delete the other.",
+    reference: "RFC 2181 §10.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
+    check: cname_beside_data,
+};
+
+fn cname_beside_data(f: &Facts) -> Outcome {
+    let mut names: Vec<(&str, Option<&str>)> = vec![
+        (&f.mta_sts.record.name, f.mta_sts.record.cname_conflict()),
+        (&f.tls_rpt.name, f.tls_rpt.cname_conflict()),
+        (&f.bimi.record.name, f.bimi.record.cname_conflict()),
+    ];
+    for s in &f.dkim.selectors {
+        names.push((
+            &s.name,
+            crate::checks::policy_txt::cname_conflict(&s.lookup, s.cname.as_ref()),
+        ));
+    }
+    Outcome::of(
+        names
+            .into_iter()
+            .filter_map(|(name, target)| {
+                target.map(|t| super::Violation {
+                    message: format!("{name} has TXT records and also a CNAME to {t}"),
+                    subject: Some(name.to_owned()),
+                    fix: None,
+                })
+            })
+            .collect(),
+    )
+}
+
 fn domain_not_found(f: &Facts) -> Outcome {
     match root_cause(f) {
         Some(RootCause::DomainNotFound) => Outcome::fail(format!(

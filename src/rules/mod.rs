@@ -6,6 +6,7 @@
 //! on every run.
 
 mod bimi;
+mod bimi_logo;
 mod bl;
 mod dkim;
 mod dmarc;
@@ -16,6 +17,8 @@ pub mod redirects;
 pub mod select;
 mod spf;
 mod sts;
+mod sts_fetch;
+mod sts_policy;
 mod tls;
 
 use serde::{Deserialize, Serialize};
@@ -159,6 +162,10 @@ pub static RULES: &[&Rule] = &[
     &bimi::BIMI_DMARC_WEAK,
     &bimi::BIMI_NO_EVIDENCE,
     &bimi::BIMI_CNAME_DANGLING,
+    &bimi_logo::BIMI_LOGO_UNREACHABLE,
+    &bimi_logo::BIMI_LOGO_NOT_TINY_PS,
+    &bimi_logo::BIMI_LOGO_TOO_LARGE,
+    &bimi_logo::BIMI_EVIDENCE_UNREACHABLE,
     &bl::IP_LISTED,
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,
@@ -200,6 +207,7 @@ pub static RULES: &[&Rule] = &[
     &dmarc::tags::DMARC_UNRELATED_TXT,
     &dmarc::policy::DMARC_PARKED_WEAK,
     &dns::DOMAIN_NOT_FOUND,
+    &dns::CNAME_BESIDE_DATA,
     &mx::NO_MAIL_ROUTE,
     &mx::IMPLICIT_MX,
     &mx::NULL_MX,
@@ -245,6 +253,23 @@ pub static RULES: &[&Rule] = &[
     &sts::STS_INVALID,
     &sts::STS_MULTIPLE,
     &sts::STS_CNAME_DANGLING,
+    &sts_fetch::STS_POLICY_UNREACHABLE,
+    &sts_fetch::STS_POLICY_WITHOUT_RECORD,
+    &sts_fetch::STS_POLICY_STATUS,
+    &sts_fetch::STS_POLICY_REDIRECT,
+    &sts_fetch::STS_POLICY_CONTENT_TYPE,
+    &sts_fetch::STS_POLICY_TOO_LARGE,
+    &sts_fetch::STS_POLICY_TLS,
+    &sts_policy::STS_POLICY_INVALID,
+    &sts_policy::STS_MAX_AGE_SHORT,
+    &sts_policy::STS_MAX_AGE_UNDER_WEEK,
+    &sts_policy::STS_POLICY_FORMAT,
+    &sts_policy::STS_MODE_NONE,
+    &sts_policy::STS_MX_NOT_COVERED,
+    &sts_policy::STS_PATTERN_UNUSED,
+    &sts_policy::STS_ENFORCE_CERT_INVALID,
+    &sts_policy::STS_TESTING_CERT_INVALID,
+    &sts_fetch::STS_HOST_CNAME_DANGLING,
     &tls::STARTTLS_MISSING,
     &tls::HANDSHAKE_FAILED,
     &tls::CERT_EXPIRED,

@@ -177,10 +177,11 @@ pub static RPT_MISSING: Rule = Rule {
     name: "tls-rpt-missing",
     category: Category::Transport,
     severity: Severity::Warning,
-    title: "MTA-STS is published without TLS-RPT",
-    explanation: "With MTA-STS, senders that cannot deliver over valid TLS refuse (enforce) or \
-        carry on (testing), and nobody at the domain hears of it unless it publishes a TLS-RPT \
-        record to receive their daily reports.",
+    title: "MTA-STS or DANE is published without TLS-RPT",
+    explanation: "With MTA-STS or DANE, senders that cannot deliver over valid TLS refuse \
+        (enforce, DANE) or carry on (testing), and nobody at the domain hears of it unless it \
+        publishes a TLS-RPT record to receive their daily reports. In MTA-STS testing mode the \
+        reports are the whole point: without them the test shows nothing.",
     remediation: "Publish `_smtp._tls.<domain>. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@<domain>\"`.",
     reference: "RFC 8460 §3",
     since: "0.1.0",
@@ -189,17 +190,42 @@ pub static RPT_MISSING: Rule = Rule {
 };
 
 fn rpt_missing(f: &Facts) -> Outcome {
-    let sts = &f.mta_sts.record;
-    if sts.records.is_empty() {
-        return Outcome::needs(&sts.lookup, &format!("TXT {}", sts.name), || {
+    let record = &f.mta_sts.record;
+    let sts = !record.records.is_empty();
+    let dane: Vec<&str> = f
+        .dane
+        .iter()
+        .filter(|d| d.lookup.records().is_some())
+        .map(|d| d.name.as_str())
+        .collect();
+    if !sts && dane.is_empty() {
+        // DANE may be there behind a failed TLSA lookup: could not tell.
+        if let Some(d) = f.dane.iter().find(|d| d.lookup.failure().is_some()) {
+            return Outcome::needs(&d.lookup, &format!("TLSA {}", d.name), || {
+                Outcome::NotApplicable
+            });
+        }
+        return Outcome::needs(&record.lookup, &format!("TXT {}", record.name), || {
             Outcome::NotApplicable
         });
     }
+    let testing = f
+        .mta_sts
+        .policy
+        .as_ref()
+        .and_then(|p| p.valid())
+        .is_some_and(|p| p.mode.as_deref() == Some("testing"));
+    let what = match (sts, dane.first()) {
+        (true, _) if testing => "MTA-STS in testing mode (whose failures only reports show)".into(),
+        (true, _) => "MTA-STS".to_owned(),
+        (false, Some(name)) => format!("DANE TLSA records ({name})"),
+        (false, None) => String::new(),
+    };
     with(&f.tls_rpt, || {
         if f.tls_rpt.records.is_empty() {
             Outcome::Fail(vec![Violation {
                 message: format!(
-                    "{} publishes MTA-STS, but {} has no v=TLSRPTv1 record",
+                    "{} publishes {what}, but {} has no v=TLSRPTv1 record",
                     f.domain, f.tls_rpt.name
                 ),
                 subject: Some(f.tls_rpt.name.clone()),

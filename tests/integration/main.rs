@@ -17,6 +17,7 @@ mod findings;
 mod fuzz;
 mod help;
 mod hostile;
+mod https;
 mod json;
 mod oracle;
 mod politeness;

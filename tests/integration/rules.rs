@@ -103,13 +103,53 @@ const TRIGGERS: &[(&str, &str)] = &[
 /// Rules that need live servers (SMTP listeners, blocklist zones) to fire, and the test that
 /// starts them and asserts the rule fires.
 const LIVE_TRIGGERS: &[(&str, &str)] = &[
+    ("BIMI006", "https::bimi_logos_good_and_not_tiny_ps"),
+    ("BIMI007", "https::bimi_logos_good_and_not_tiny_ps"),
+    ("BIMI008", "https::bimi_logos_good_and_not_tiny_ps"),
+    ("BIMI009", "https::bimi_logos_good_and_not_tiny_ps"),
     ("BL001", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
     ("DKIM002", "dkim::a_named_selector_without_a_key"),
+    ("DNS002", "https::cnames_dangling_beside_data_and_dane"),
     ("MX012", "smtp::metadata_addresses_are_never_contacted"),
     ("PTR004", "ptr::greeting_name_differs_from_ptr"),
+    ("STS005", "https::cnames_dangling_beside_data_and_dane"),
+    (
+        "STS006",
+        "https::testing_without_tls_rpt_and_a_policy_without_a_record",
+    ),
+    ("STS007", "https::a_404_is_an_error"),
+    ("STS008", "https::a_redirect_is_not_followed"),
+    ("STS009", "https::a_2_mib_body_is_cut_at_the_cap"),
+    ("STS010", "https::a_2_mib_body_is_cut_at_the_cap"),
+    (
+        "STS011",
+        "https::a_certificate_for_another_name_is_an_error",
+    ),
+    ("STS012", "https::policy_content_problems_each_have_a_code"),
+    ("STS013", "https::policy_content_problems_each_have_a_code"),
+    ("STS014", "https::policy_content_problems_each_have_a_code"),
+    ("STS015", "https::policy_content_problems_each_have_a_code"),
+    ("STS016", "https::policy_content_problems_each_have_a_code"),
+    (
+        "STS017",
+        "https::patterns_and_mx_hosts_are_matched_both_ways",
+    ),
+    (
+        "STS018",
+        "https::patterns_and_mx_hosts_are_matched_both_ways",
+    ),
+    (
+        "STS019",
+        "https::enforce_or_testing_with_an_invalid_mx_certificate",
+    ),
+    (
+        "STS020",
+        "https::enforce_or_testing_with_an_invalid_mx_certificate",
+    ),
+    ("STS021", "https::cnames_dangling_beside_data_and_dane"),
     ("TLS001", "faults::no_starttls"),
     ("TLS002", "faults::closes_during_starttls"),
     ("TLS003", "certs::expired_certificate"),
@@ -157,6 +197,7 @@ fn live_triggers_name_tests_that_exist() {
         ("ptr", include_str!("ptr.rs")),
         ("certs", include_str!("certs.rs")),
         ("faults", include_str!("faults.rs")),
+        ("https", include_str!("https.rs")),
     ];
     for (code, test) in LIVE_TRIGGERS {
         let (module, name) = test.split_once("::").unwrap();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mailcheck::audit::Services;
 use mailcheck::checks::dkim::DkimSettings;
 use mailcheck::checks::dnsbl::DnsblSettings;
+use mailcheck::checks::https::HttpsSettings;
 use mailcheck::checks::smtp::{Prober, SmtpSettings, TrustSource};
 use mailcheck::dns::{Dns, ResolverSettings};
 use mailcheck::lab::Lab;
@@ -15,7 +16,12 @@ use mailcheck::net::Policy;
 
 /// Options for audits of the DNS-only fixtures: their MX addresses are in 127.0.0.0/24, where
 /// nothing listens, so nothing is probed and no blocklist is asked.
-pub const DNS_ONLY: &[&str] = &["--no-smtp", "--no-blocklists", "--allow-private"];
+pub const DNS_ONLY: &[&str] = &[
+    "--no-smtp",
+    "--no-blocklists",
+    "--no-https",
+    "--allow-private",
+];
 
 /// What library-level gathering of the DNS-only fixtures may use: no SMTP, no blocklists.
 pub fn dns_only_services() -> Services {
@@ -36,6 +42,15 @@ pub fn dns_only_services() -> Services {
         }),
         dnsbl: DnsblSettings::default(),
         dkim: DkimSettings::default(),
+        https: HttpsSettings {
+            enabled: false,
+            port: 443,
+            timeout: Duration::from_secs(1),
+            policy: Policy {
+                allow_private: true,
+            },
+            roots: Arc::new(rustls::RootCertStore::empty()),
+        },
     }
 }
 

@@ -98,7 +98,8 @@ pub struct SelectorFacts {
     pub name: String,
     pub source: SelectorSource,
     pub lookup: Lookup<Vec<Txt>>,
-    /// When the TXT lookup found nothing: the CNAME at the name, if any.
+    /// The CNAME at the name itself, asked when the TXT answer did not come through one:
+    /// behind an empty answer it shows a dangling delegation, beside records a conflict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cname: Option<Lookup<Vec<String>>>,
     /// Every TXT record at the name, each read as a key record.
@@ -186,9 +187,14 @@ pub async fn gather(dns: &Dns, settings: &DkimSettings, domain: &Domain) -> Dkim
         selectors
     } else {
         join_all(selectors.into_iter().map(|mut s| async move {
+            let direct = matches!(&s.lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
             let (lookup, cname) = dns.check_absence(&s.name, s.lookup).await;
             s.lookup = lookup;
-            s.cname = cname;
+            s.cname = if direct {
+                Some(dns.cname(&s.name).await)
+            } else {
+                cname
+            };
             s
         }))
         .await

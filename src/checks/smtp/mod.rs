@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
 pub use cert::CertFacts;
-pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots};
+pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots, verdict_of};
 
 use crate::net::{AddressClass, Policy};
 

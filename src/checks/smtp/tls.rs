@@ -199,7 +199,8 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn verdict_of(result: &Result<(), rustls::Error>) -> CertVerdict {
+/// The verdict a rustls verification result stands for (shared with the HTTPS fetch).
+pub fn verdict_of(result: &Result<(), rustls::Error>) -> CertVerdict {
     use CertificateError as C;
     match result {
         Ok(()) => CertVerdict::Trusted,

@@ -158,6 +158,14 @@ impl Table {
                     )));
                 }
             }
+            if let Some(t) = p.cname_conflict() {
+                lines.push(Line::Text(format!("{} also has a CNAME to {t}", p.name)));
+            }
+            match label {
+                "MTA-STS" => lines.extend(policy_lines(f).into_iter().map(Line::Text)),
+                "BIMI" => lines.extend(logo_lines(f).into_iter().map(Line::Text)),
+                _ => {}
+            }
             self.record_lines(out, label, &lines);
         }
         out.push('\n');
@@ -264,4 +272,110 @@ impl Line {
     fn failed(e: &crate::dns::DnsFailure) -> Self {
         Self::Unknown(format!("the TXT lookup failed: {e}"))
     }
+}
+/// `max_age` in words: `1209600 (14 days)`.
+fn max_age(n: u64) -> String {
+    match n {
+        n if n >= 86_400 && n % 86_400 == 0 => format!("{n} ({} days)", n / 86_400),
+        n if n >= 3_600 => format!("{n} ({} h)", n / 3_600),
+        n => format!("{n} s"),
+    }
+}
+
+/// The MTA-STS policy as fetched: what it says, and how the fetch went.
+fn policy_lines(f: &crate::facts::Facts) -> Vec<String> {
+    let Some(p) = &f.mta_sts.policy else {
+        if f.mta_sts.record.records.is_empty() {
+            return Vec::new();
+        }
+        return vec!["policy not fetched (--no-https)".into()];
+    };
+    let mut lines = Vec::new();
+    for c in &p.fetch.cnames {
+        lines.push(format!(
+            "(policy host through the CNAME {} → {})",
+            c.name, c.target
+        ));
+    }
+    if let Some(t) = p.dangling() {
+        lines.push(format!(
+            "{} is a CNAME to {t}, which does not exist",
+            p.host
+        ));
+    }
+    let at = p
+        .fetch
+        .address
+        .map(|a| format!(" from {a}"))
+        .unwrap_or_default();
+    match (p.fetch.response(), p.fetch.problem()) {
+        (Some(r), None) => {
+            let ct = r.content_type.as_deref().unwrap_or("no content type");
+            let cut = if r.truncated { ", cut at the cap" } else { "" };
+            lines.push(format!(
+                "{}: HTTP {}{at} ({ct}, {} bytes{cut})",
+                p.fetch.url, r.status, r.bytes
+            ));
+        }
+        (_, Some(problem)) => lines.push(format!("{}: {problem}{at}", p.fetch.url)),
+        (None, None) => {}
+    }
+    if let Some(policy) = &p.policy {
+        let mut parts = vec![policy.mode.clone().unwrap_or_else(|| "no mode".into())];
+        parts.push(match policy.max_age {
+            Some(n) => format!("max_age {}", max_age(n)),
+            None => "no max_age".into(),
+        });
+        if !policy.mx.is_empty() {
+            parts.push(format!("mx {}", policy.mx.join(", ")));
+        }
+        lines.push(format!("policy {}", parts.join(" · ")));
+        for e in &policy.errors {
+            lines.push(format!("policy error: {e}"));
+        }
+    }
+    lines
+}
+
+/// The BIMI logo as fetched.
+fn logo_lines(f: &crate::facts::Facts) -> Vec<String> {
+    let Some(l) = &f.bimi.logo else {
+        return Vec::new();
+    };
+    let what = if let Some(why) = &l.refused {
+        why.clone()
+    } else if let Some(problem) = l
+        .fetch
+        .as_ref()
+        .and_then(crate::checks::https::Fetch::problem)
+    {
+        problem
+    } else {
+        match &l.svg {
+            Some(s) if s.is_tiny_ps() => "SVG Tiny PS".into(),
+            Some(s) => format!(
+                "<{}> baseProfile={} version={}: not SVG Tiny PS",
+                s.element.as_deref().unwrap_or("?"),
+                s.base_profile.as_deref().unwrap_or("(absent)"),
+                s.version.as_deref().unwrap_or("(absent)")
+            ),
+            None => "not read".into(),
+        }
+    };
+    let mut lines = vec![format!("logo {}: {what}", l.url)];
+    if let Some(e) = &f.bimi.evidence {
+        let what = if let Some(why) = &e.refused {
+            why.clone()
+        } else if let Some(p) = e
+            .fetch
+            .as_ref()
+            .and_then(crate::checks::https::Fetch::problem)
+        {
+            p
+        } else {
+            format!("{} PEM certificate(s), not validated", e.certificates)
+        };
+        lines.push(format!("evidence {}: {what}", e.url));
+    }
+    lines
 }

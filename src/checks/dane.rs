@@ -1,0 +1,33 @@
+//! DANE for SMTP (RFC 7672), facts only: the TLSA records at `_25._tcp.<mx host>` of every MX
+//! host. Enough to tell whether a domain uses DANE (so TLS-RPT is worth recommending); judging
+//! the records against the certificates is left to a DANE check of its own.
+
+use serde::{Deserialize, Serialize};
+
+use super::mx::MxFacts;
+use crate::dns::{Dns, Lookup, Tlsa};
+
+/// The TLSA lookup for one MX host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DaneFacts {
+    pub host: String,
+    /// `_25._tcp.<host>`.
+    pub name: String,
+    pub lookup: Lookup<Vec<Tlsa>>,
+}
+
+/// Whether any MX host publishes TLSA records.
+pub fn in_use(facts: &[DaneFacts]) -> bool {
+    facts.iter().any(|d| d.lookup.records().is_some())
+}
+
+/// Asks the TLSA records of every MX host, concurrently.
+pub async fn gather(dns: &Dns, mx: &MxFacts) -> Vec<DaneFacts> {
+    let hosts: Vec<String> = mx.hosts.iter().map(|h| h.name.clone()).collect();
+    futures_util::future::join_all(hosts.into_iter().map(|host| async move {
+        let name = format!("_25._tcp.{host}");
+        let lookup = dns.tlsa(&name).await;
+        DaneFacts { host, name, lookup }
+    }))
+    .await
+}
