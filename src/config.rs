@@ -160,7 +160,8 @@ impl Config {
             .transpose()?;
         let helo = Domain::parse(&o.helo_name)
             .map_err(|e| UsageError::Name("helo-name", o.helo_name.clone(), e))?;
-        let https_enabled = !o.no_https && !demo;
+        // The demo serves its own policies (`demo::Demo::configure`).
+        let https_enabled = !o.no_https;
         let (trust, roots) = trust_anchors(o, demo, https_enabled)?;
         let https_timeout = seconds("https-timeout", &o.https_timeout)?;
         let mut custom = Vec::new();

@@ -4,6 +4,9 @@
 //! certificates from a CA made for the run and trusted by it alone. Then the usual audit runs
 //! against them, so the TLS evidence in the report is real.
 //!
+//! An HTTPS listener serves the MTA-STS policies of the domains that publish one, with a
+//! certificate from the same CA.
+//!
 //! One domain is exemplary and the others are broken in instructive ways (DNS and TLS). The
 //! MX hosts listen on addresses of 127.0.50.0/24, which Linux routes to loopback; where those
 //! cannot be bound (other systems configure 127.0.0.1 only), the demo audits DNS only and says so.
@@ -15,6 +18,7 @@ use std::time::Duration;
 
 use crate::checks::smtp::TrustSource;
 use crate::config::Config;
+use crate::lab::https::{HttpsListener, Response};
 use crate::lab::pki::{DAY, TestCa, Validity};
 use crate::lab::smtp::{SmtpListener, SmtpSpec};
 use crate::lab::{Lab, LabError};
@@ -81,6 +85,22 @@ pub const HOSTS: &[(&str, u8, Offer)] = &[
     ),
 ];
 
+/// The MTA-STS policy hosts: domain, last octet of the address of `mta-sts.<domain>` (as in the
+/// zones), and the policy served.
+pub const POLICIES: &[(&str, u8, &str)] = &[
+    (
+        "good.test",
+        13,
+        "version: STSv1\r\nmode: enforce\r\nmx: mx1.good.test\r\nmx: mx2.good.test\r\nmax_age: 1209600\r\n",
+    ),
+    // Enforce, for a host that is not an MX of the domain, while an MX's certificate expired.
+    (
+        "broken.test",
+        23,
+        "version: STSv1\r\nmode: enforce\r\nmx: mail.broken.test\r\nmax_age: 86400\r\n",
+    ),
+];
+
 /// The address of a demo MX host.
 pub fn host_ip(octet: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 50, octet))
@@ -96,6 +116,8 @@ struct Smtp {
     port: u16,
     roots: rustls::RootCertStore,
     _listeners: Vec<SmtpListener>,
+    /// The MTA-STS policy hosts, on one port of their own.
+    https: Option<(u16, Vec<HttpsListener>)>,
 }
 
 /// Why the demo could not start.
@@ -129,10 +151,12 @@ pub async fn start() -> Result<Demo, DemoError> {
         .iter()
         .map(|&(name, octet, offer)| (host_ip(octet), spec(&ca, name, offer)))
         .collect();
+    let https = serve_policies(&ca).await;
     let smtp = listen(&specs).await.map(|(port, listeners)| Smtp {
         port,
         roots,
         _listeners: listeners,
+        https,
     });
     Ok(Demo { lab, smtp })
 }
@@ -182,6 +206,27 @@ async fn listen(specs: &[(IpAddr, SmtpSpec)]) -> Option<(u16, Vec<SmtpListener>)
     None
 }
 
+/// Starts the MTA-STS policy hosts on one shared port; `None` when they cannot be bound.
+async fn serve_policies(ca: &TestCa) -> Option<(u16, Vec<HttpsListener>)> {
+    let current = Validity::Around {
+        start: 30 * DAY,
+        end: 60 * DAY,
+    };
+    let mut port = 0;
+    let mut listeners = Vec::new();
+    for &(domain, octet, policy) in POLICIES {
+        let name = format!("mta-sts.{domain}");
+        let tls = ca.leaf(&[&name], current, true).server_config();
+        let routes = [("/.well-known/mta-sts.txt", Response::text(policy))];
+        let listener = HttpsListener::start(host_ip(octet), port, tls, routes)
+            .await
+            .ok()?;
+        port = listener.addr().port();
+        listeners.push(listener);
+    }
+    Some((port, listeners))
+}
+
 impl Demo {
     /// The DNS lab's address.
     pub fn dns_addr(&self) -> SocketAddr {
@@ -212,6 +257,19 @@ impl Demo {
                 c.smtp.command_timeout = Duration::from_secs(5);
             }
             _ => c.smtp.enabled = false,
+        }
+        match self
+            .smtp
+            .as_ref()
+            .and_then(|s| s.https.as_ref().map(|h| (s, h)))
+        {
+            Some((smtp, (port, _))) if c.https.enabled => {
+                c.https.port = *port;
+                c.https.roots = Arc::new(smtp.roots.clone());
+                c.https.policy.allow_private = true;
+                c.https.timeout = Duration::from_secs(5);
+            }
+            _ => c.https.enabled = false,
         }
         // Switched off by name, so the report says the demo did it (not `--no-blocklists`).
         for code in ["MX013", "BL"] {

@@ -170,3 +170,25 @@ async fn the_demo_table_shows_tls_evidence_and_honours_the_options() {
         "the selection applies to the demo too"
     );
 }
+
+#[tokio::test]
+async fn the_demo_serves_mta_sts_policies_over_https() {
+    let run = mailcheck(&["demo", "--format", "json"]).await;
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let good = result(&doc, "good.test");
+    let policy = &good["facts"]["mta_sts"]["policy"];
+    assert_eq!(policy["fetch"]["result"]["status"], 200, "{policy}");
+    assert_eq!(policy["policy"]["mode"], "enforce");
+    for code in ["STS005", "STS011", "STS017", "STS019"] {
+        assert_eq!(status(good, code), "pass", "{code}");
+    }
+    // broken.test's policy names another host, in enforce mode, while an MX certificate expired.
+    let broken = result(&doc, "broken.test");
+    let found = codes(broken);
+    for code in ["STS017", "STS018", "STS019", "RPT003"] {
+        assert!(found.contains(&code), "{code} in {found:?}");
+    }
+    let none = mailcheck(&["demo", "--no-https", "--format", "json"]).await;
+    let doc: Value = serde_json::from_str(&none.stdout).unwrap();
+    assert_eq!(status(result(&doc, "good.test"), "STS005"), "not-run");
+}

@@ -276,6 +276,7 @@ impl Line {
 /// `max_age` in words: `1209600 (14 days)`.
 fn max_age(n: u64) -> String {
     match n {
+        86_400 => "86400 (1 day)".into(),
         n if n >= 86_400 && n % 86_400 == 0 => format!("{n} ({} days)", n / 86_400),
         n if n >= 3_600 => format!("{n} ({} h)", n / 3_600),
         n => format!("{n} s"),
