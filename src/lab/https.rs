@@ -109,6 +109,8 @@ pub struct Request {
     /// The `Host` header.
     pub host: Option<String>,
     pub user_agent: Option<String>,
+    /// The name of every header, lower-cased, in order.
+    pub headers: Vec<String>,
 }
 
 #[derive(Default)]
@@ -244,6 +246,12 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<Option<Request
         path: path.to_owned(),
         host: header("host"),
         user_agent: header("user-agent"),
+        headers: text
+            .split("\r\n")
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, _)| n.trim().to_ascii_lowercase())
+            .collect(),
     }))
 }
 

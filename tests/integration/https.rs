@@ -179,6 +179,31 @@ impl Site {
         args.extend_from_slice(extra);
         audit_json_with(&self.lab, domains, &args).await
     }
+
+    /// Like [`Site::audit`] with these environment variables set for the tool.
+    async fn audit_env(&self, domains: &[&str], env: &[(&str, &str)]) -> (Run, Value) {
+        let (resolver, port) = (self.lab.addr().to_string(), self.port.to_string());
+        let ca = self.ca_file.path().to_str().unwrap().to_owned();
+        let mut args = vec![
+            "--resolver",
+            &resolver,
+            "--format",
+            "json",
+            "--allow-private",
+            "--no-blocklists",
+            "--no-smtp",
+            "--https-port",
+            &port,
+            "--https-timeout",
+            "1",
+            "--ca-file",
+            &ca,
+        ];
+        args.extend_from_slice(domains);
+        let run = crate::support::mailcheck_with(&args, env).await;
+        let doc = serde_json::from_str(&run.stdout).expect(&run.stderr);
+        (run, doc)
+    }
 }
 
 fn result<'a>(doc: &'a Value, domain: &str) -> &'a Value {
@@ -750,4 +775,109 @@ async fn no_https_fetches_nothing_and_says_not_run() {
     }
     assert!(r["facts"]["mta_sts"].get("policy").is_none());
     assert_eq!(site.web("off42.test").connections(), 0);
+}
+
+/// Redirect loops and redirects to plain http are answered once and never followed; and the
+/// request carries nothing from the environment: no proxy is used and no credentials are sent,
+/// whatever the proxy variables say, only a fixed User-Agent.
+#[tokio::test]
+async fn redirect_loops_and_http_redirects_are_not_followed_and_nothing_leaks() {
+    let looped = domain(98, "loop", 1).route(
+        PATH,
+        Response::redirect(&format!("https://mta-sts.loop98.test{PATH}")),
+    );
+    let plain = domain(98, "plain", 2).route(
+        PATH,
+        Response::redirect("http://mta-sts.plain98.test/.well-known/mta-sts.txt"),
+    );
+    let fine = domain(98, "fine", 3).route(
+        PATH,
+        Response::text(GOOD_POLICY.replace("{d}", "fine98.test")),
+    );
+    let site = Site::start(98, vec![looped, plain, fine]).await;
+    // A proxy that would see any request sent through it.
+    let proxy = tokio::net::TcpListener::bind((ip(98, 200), 0))
+        .await
+        .unwrap();
+    let proxy_url = format!("http://user:secret@{}", proxy.local_addr().unwrap());
+    let env = [
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("https_proxy", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+        ("HTTP_PROXY", proxy_url.as_str()),
+    ];
+    let (_, doc) = site
+        .audit_env(&["loop98.test", "plain98.test", "fine98.test"], &env)
+        .await;
+    for d in ["loop98.test", "plain98.test"] {
+        let r = result(&doc, d);
+        assert!(has(r, "STS008"), "{d}: {:?}", all_codes(r));
+        assert_eq!(
+            site.web(d).requests(PATH),
+            1,
+            "{d}: asked once, never again"
+        );
+    }
+    let m = messages(result(&doc, "plain98.test"), "STS008");
+    assert!(m[0].contains("http://"), "{m:?}");
+    assert!(!has(result(&doc, "fine98.test"), "STS005"));
+    let accepted = tokio::time::timeout(Duration::from_millis(50), proxy.accept()).await;
+    assert!(accepted.is_err(), "nothing went through the proxy");
+    for d in ["loop98.test", "plain98.test", "fine98.test"] {
+        for req in site.web(d).request_log() {
+            let ua = req.user_agent.clone().unwrap_or_default();
+            assert!(ua.starts_with("mailcheck/"), "{ua}");
+            for h in &req.headers {
+                assert!(
+                    !["authorization", "proxy-authorization", "cookie"].contains(&h.as_str()),
+                    "{d}: {h} sent"
+                );
+            }
+        }
+    }
+}
+
+/// The BIMI logo fetch meets the same hostile web servers as the MTA-STS one: a redirect (to
+/// plain http) is not followed, a body that never ends is `unknown` at the timeout, and a
+/// certificate for another name is refused before any request is sent.
+#[tokio::test]
+async fn bimi_logo_redirects_stalls_and_wrong_certificates() {
+    let bimi_zone = |n: &str| {
+        format!(
+            ";no-sts\n;no-rpt\n_dmarc 300 IN TXT \"v=DMARC1; p=reject; rua=mailto:d@{n}\"\n\
+             default._bimi 300 IN TXT \"v=BIMI1; l=https://mta-sts.{n}/logo.svg; a=\"\n"
+        )
+    };
+    let with_bimi = |d: Domain| Domain {
+        extra_zone: bimi_zone(&d.name),
+        ..d
+    };
+    let moved = with_bimi(domain(99, "moved", 1)).route(
+        "/logo.svg",
+        Response::redirect("http://cdn.moved99.test/logo.svg"),
+    );
+    let stalled = with_bimi(domain(99, "stalled", 3))
+        .route("/logo.svg", Response::text("<svg").pace(Pace::StallBody));
+    let mut other = with_bimi(domain(99, "other", 5)).route("/logo.svg", Response::text("<svg/>"));
+    other.cert_names = Some(vec!["cdn.example.test".into()]);
+    let site = Site::start(99, vec![moved, stalled, other]).await;
+    let names = ["moved99.test", "stalled99.test", "other99.test"];
+    let (_, doc) = site.audit(&names, &[]).await;
+    let m = messages(result(&doc, "moved99.test"), "BIMI006");
+    assert!(m[0].contains("30") && m[0].contains("http://"), "{m:?}");
+    assert_eq!(site.web("moved99.test").requests("/logo.svg"), 1);
+    let stalled = result(&doc, "stalled99.test");
+    assert_eq!(
+        status(stalled, "BIMI006"),
+        "unknown",
+        "{:?}",
+        all_codes(stalled)
+    );
+    let other = result(&doc, "other99.test");
+    assert!(has(other, "BIMI006"), "{:?}", all_codes(other));
+    assert_eq!(
+        site.web("other99.test").requests("/logo.svg"),
+        0,
+        "no request over a bad certificate"
+    );
 }
