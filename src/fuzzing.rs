@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::checks::{dkim, dmarc, policy_txt, smtp, spf, sts_policy};
+use crate::checks::{bimi_logo, dkim, dmarc, https, policy_txt, smtp, spf, sts_policy};
 use crate::report::sanitize;
 
 /// One entry point: raw bytes in, a panic on a broken invariant.
@@ -15,6 +15,7 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory and fuzz binary.
 pub const TARGETS: &[(&str, Target)] = &[
+    ("bimi_svg", bimi_svg),
     ("cert", cert),
     ("dkim_key", dkim_key),
     ("dmarc", dmarc_record),
@@ -140,5 +141,17 @@ pub fn sanitize_text(data: &[u8]) {
     );
     if !text.contains('\\') && out == text {
         assert!(!text.chars().any(char::is_control));
+    }
+}
+
+/// The root element of a BIMI logo, and a `Content-Type` header value, as any web server sends.
+pub fn bimi_svg(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let root = bimi_logo::svg_root(&text);
+    if root.is_tiny_ps() {
+        assert_eq!(root.base_profile.as_deref(), Some("tiny-ps"));
+    }
+    if let Some(m) = https::media_type(Some(&text)) {
+        assert_eq!(m, m.to_ascii_lowercase(), "media types compare lower-cased");
     }
 }
