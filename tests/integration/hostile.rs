@@ -291,6 +291,24 @@ async fn disguised_forbidden_addresses_are_never_contacted() {
         .await
         .unwrap();
     let port = listener.addr().port().to_string();
+    let ca = mailcheck::lab::pki::TestCa::root("Lab Root");
+    let tls = ca
+        .leaf(
+            &["mta-sts.disguise.test"],
+            mailcheck::lab::pki::Validity::Long,
+            true,
+        )
+        .server_config();
+    let policy = mailcheck::lab::https::Response::text("version: STSv1\r\n");
+    let web = mailcheck::lab::https::HttpsListener::start(
+        ip,
+        0,
+        tls,
+        [("/.well-known/mta-sts.txt", policy)],
+    )
+    .await
+    .unwrap();
+    let https_port = web.addr().port().to_string();
     let lab = Lab::builder()
         .zone(
             "disguise.test",
@@ -299,7 +317,11 @@ async fn disguised_forbidden_addresses_are_never_contacted() {
                  mx IN A 127.0.97.1\nmx IN A 100.64.0.1\nmx IN A 169.254.1.1\n\
                  mx IN A 169.254.169.254\nmx IN AAAA ::ffff:127.0.97.1\n\
                  mx IN AAAA 64:ff9b::7f00:6101\nmx IN AAAA 2002:7f00:6101::1\n\
-                 mx IN AAAA 64:ff9b::a9fe:a9fe\nmx IN AAAA fe80::1\nmx IN AAAA ::1\n",
+                 mx IN AAAA 64:ff9b::a9fe:a9fe\nmx IN AAAA fe80::1\nmx IN AAAA ::1\n\
+                 _mta-sts IN TXT \"v=STSv1; id=1\"\nmta-sts IN AAAA ::ffff:127.0.97.1\n\
+                 mta-sts IN A 127.0.97.1\n\
+                 default._bimi IN TXT \"v=BIMI1; l=https://logo.disguise.test/l.svg; a=\"\n\
+                 logo IN A 169.254.169.254\nlogo IN AAAA 2002:a9fe:a9fe::1\n",
             ),
         )
         .start()
@@ -315,6 +337,8 @@ async fn disguised_forbidden_addresses_are_never_contacted() {
             &port,
             "--smtp-timeout",
             "3",
+            "--https-port",
+            &https_port,
         ],
     )
     .await;
@@ -326,6 +350,22 @@ async fn disguised_forbidden_addresses_are_never_contacted() {
         assert!(p["connect_ms"].is_null(), "{p}");
     }
     assert_eq!(listener.connections(), 0, "nothing reached the listener");
+    assert_eq!(web.connections(), 0, "nor the policy host's");
+    let fetch = &r["facts"]["mta_sts"]["policy"]["fetch"];
+    assert_eq!(fetch["addresses"].as_array().unwrap().len(), 2, "{fetch}");
+    assert!(fetch["address"].is_null(), "no address was used: {fetch}");
+    assert!(
+        all_codes(r).contains(&"STS005".to_owned()),
+        "{:?}",
+        all_codes(r)
+    );
+    let logo = &r["facts"]["bimi"]["logo"];
+    assert!(logo.to_string().contains("metadata"), "{logo}");
+    assert!(
+        all_codes(r).contains(&"BIMI006".to_owned()),
+        "{:?}",
+        all_codes(r)
+    );
     let skipped: usize = r["findings"]
         .as_array()
         .unwrap()
