@@ -73,7 +73,11 @@ fn implicit_mx(f: &Facts) -> Outcome {
             f.domain,
             addresses(implicit).join(", ")
         )),
-        Some(_) => Outcome::NotApplicable,
+        // Whether the domain's own name has an address is unknown if that lookup failed.
+        Some(implicit) => match implicit.a.failure().or_else(|| implicit.aaaa.failure()) {
+            Some(e) => Outcome::unknown(&format!("A/AAAA {}", implicit.name), e),
+            None => Outcome::NotApplicable,
+        },
         None => Outcome::needs(&f.mx.lookup, &format!("MX {}", f.domain), || Outcome::Pass),
     }
 }
