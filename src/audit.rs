@@ -106,7 +106,7 @@ pub async fn audit(
     selection: &Selection,
 ) -> DomainReport {
     let start = Instant::now();
-    let dns = dns.scoped_until(start + deadline);
+    let dns = dns.scoped_for(domain.as_str(), start + deadline);
     let facts = gather(&dns, services, domain, start + deadline).await;
     let eval = rules::evaluate_with(&facts, selection);
     DomainReport {
@@ -132,6 +132,30 @@ pub async fn run_each(
     config: &Config,
     mut each: impl FnMut(&DomainReport),
 ) -> Result<Document, SetupError> {
+    let mut results: Vec<(usize, DomainReport)> = Vec::with_capacity(config.domains.len());
+    let mut doc = run_with(config, |i, report| {
+        each(&report);
+        results.push((i, report));
+    })
+    .await?;
+    results.sort_by_key(|(i, _)| *i);
+    doc.results = results.into_iter().map(|(_, r)| r).collect();
+    Ok(doc)
+}
+
+/// Audits every domain, handing each report to `each` as it completes and keeping none: memory
+/// does not grow with the number of domains (JSON Lines, CSV). The document has no results.
+pub async fn stream(
+    config: &Config,
+    mut each: impl FnMut(DomainReport),
+) -> Result<Document, SetupError> {
+    run_with(config, |_, report| each(report)).await
+}
+
+async fn run_with(
+    config: &Config,
+    mut each: impl FnMut(usize, DomainReport),
+) -> Result<Document, SetupError> {
     let dns = Dns::new(&config.resolver)?;
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
@@ -139,7 +163,7 @@ pub async fn run_each(
         dkim: config.dkim.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let mut results: Vec<(usize, DomainReport)> = stream::iter(config.domains.iter().enumerate())
+    stream::iter(config.domains.iter().enumerate())
         .map(|(i, (input, domain))| {
             let (dns, services) = (&dns, &services);
             async move {
@@ -158,17 +182,18 @@ pub async fn run_each(
             }
         })
         .buffer_unordered(config.concurrency)
-        .inspect(|(_, report)| each(report))
-        .collect()
+        .for_each(|(i, report)| {
+            each(i, report);
+            std::future::ready(())
+        })
         .await;
-    results.sort_by_key(|(i, _)| *i);
     Ok(Document {
         schema_version: SCHEMA_VERSION,
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
         resolver: dns.servers().iter().map(ToString::to_string).collect(),
         started,
-        results: results.into_iter().map(|(_, r)| r).collect(),
+        results: Vec::new(),
     })
 }
 

@@ -108,16 +108,25 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     }
     let progress = progress_bar(config);
     let stream = config.format == Format::Jsonl && !config.quiet && config.output.is_none();
+    // Streamed, no report is kept: the exit status and resolver errors are taken as they pass.
+    let mut streamed = ExitStatus::Clean;
     let doc = runtime.block_on(async {
-        let each = |r: &mailcheck::report::DomainReport| {
+        let each = |r: mailcheck::report::DomainReport| {
             progress.inc(1);
+            // One whole line per domain, flushed as it completes.
+            let _ = mailcheck::report::write_jsonl(&r, &mut io::stdout().lock());
+            resolver_error(&r, config);
+            streamed = streamed.max(ExitStatus::of_reports(&[r], config.fail_on));
+        };
+        let run = async {
             if stream {
-                // One whole line per domain, flushed as it completes.
-                let _ = mailcheck::report::write_jsonl(r, &mut io::stdout().lock());
+                mailcheck::audit::stream(config, each).await
+            } else {
+                mailcheck::audit::run_each(config, |_| progress.inc(1)).await
             }
         };
         tokio::select! {
-            doc = mailcheck::audit::run_each(config, each) => doc.map(Some),
+            doc = run => doc.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
         }
     })?;
@@ -126,15 +135,9 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Interrupted);
     };
     for r in &doc.results {
-        if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
-            eprintln!(
-                "mailcheck: {}: resolver {} {why}",
-                r.domain,
-                doc.resolver.join(", ")
-            );
-        }
+        resolver_error(r, config);
     }
-    let status = ExitStatus::of_reports(&doc.results, config.fail_on);
+    let status = ExitStatus::of_reports(&doc.results, config.fail_on).max(streamed);
     let renderer: Box<dyn Render> = match config.format {
         Format::Table => Box::new(Table(TableOptions {
             width: config.width,
@@ -163,6 +166,22 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     } else {
         status.max(ExitStatus::Usage)
     })
+}
+
+/// Says on stderr when a domain's audit failed because the resolver did.
+fn resolver_error(r: &mailcheck::report::DomainReport, config: &Config) {
+    if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
+        let servers = config.resolver.servers.as_ref().map_or_else(
+            || "(system)".to_owned(),
+            |s| {
+                s.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        eprintln!("mailcheck: {}: resolver {servers} {why}", r.domain);
+    }
 }
 
 /// A progress bar on stderr for runs of several domains, hidden when stderr is not a terminal
@@ -198,9 +217,15 @@ fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
 }
 
 #[cfg(feature = "lab")]
+#[allow(clippy::print_stdout)] // the resolver address, for scripts
 fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
     use anyhow::Context;
-    let mailcheck::cli::LabCommand::Serve { listen, zones } = command;
+    let mailcheck::cli::LabCommand::Serve {
+        listen,
+        zones,
+        latency,
+        log,
+    } = command;
     anyhow::ensure!(
         listen.ip().is_loopback(),
         "the lab listens on loopback only, not {listen}"
@@ -209,15 +234,45 @@ fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let lab = mailcheck::lab::Lab::builder()
             .zone_dir(&dir)?
+            .latency(std::time::Duration::from_millis(*latency))
             .start_on(*listen)
             .await
             .context("starting the lab")?;
         eprintln!(
-            "mailcheck lab: DNS on {} (UDP and TCP), zones from {}; Ctrl-C stops",
+            "mailcheck lab: DNS on {} (UDP and TCP), zones from {}, {latency} ms latency; \
+             Ctrl-C stops",
             lab.addr(),
             dir.display()
         );
-        tokio::signal::ctrl_c().await?;
+        // The resolver address alone on stdout, for scripts.
+        println!("{}", lab.addr());
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        let received = lab.received();
+        let pairs = lab.query_log().len();
+        let tcp = received.iter().filter(|r| r.tcp).count();
+        eprintln!(
+            "mailcheck lab: {} queries received, {pairs} distinct (name, type), {tcp} over TCP",
+            received.len()
+        );
+        if let Some(path) = log {
+            let mut text = String::new();
+            for r in &received {
+                use std::fmt::Write as _;
+                let _ = writeln!(
+                    text,
+                    "{:.3}\t{}\t{}\t{}",
+                    r.at.as_secs_f64() * 1000.0,
+                    if r.tcp { "tcp" } else { "udp" },
+                    r.name,
+                    r.rtype
+                );
+            }
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
         Ok(())
     })
 }

@@ -1,22 +1,111 @@
 //! The only module that speaks hickory-resolver: its API moves between releases, so the rest
 //! of mailcheck sees only [`Lookup`] and [`Data`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use futures_util::{Stream, StreamExt as _, stream};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::{DnsExchange, DnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{DnsRequest, DnsResponse, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 
 use super::{
-    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, RecordType, ResolverSettings, SetupError, Txt,
+    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, Pacer, RecordType, ResolverSettings,
+    SetupError, Txt,
 };
 use crate::bytes::ByteString;
 
+/// hickory's connections, with two changes that make what goes on the wire what mailcheck
+/// counts and caps:
+///
+/// - A UDP query is sent once per try. hickory's UDP stream otherwise sends the same query
+///   again, from a new socket, whenever 1.2 × the server's smoothed round-trip time passes
+///   without an answer (up to 3 copies per try): under load a busy server then sees one
+///   question two or three times, and `--dns-tries` would not be the number of sends it
+///   claims. A try still ends at `--timeout`, and the next try (hickory's `attempts`) goes out.
+/// - Every message sent, over UDP or TCP, first takes a slot from the run's [`Pacer`]
+///   (`--qps`), so retries and TCP fallbacks count against the cap too.
+#[derive(Clone)]
+struct Wire {
+    runtime: TokioRuntimeProvider,
+    pacer: Option<Arc<Pacer>>,
+}
+
+impl ConnectionProvider for Wire {
+    type Conn = Paced;
+    type FutureConn = Pin<Box<dyn Future<Output = Result<Paced, NetError>> + Send>>;
+    type RuntimeProvider = TokioRuntimeProvider;
+
+    fn new_connection(
+        &self,
+        ip: IpAddr,
+        config: &ConnectionConfig,
+        cx: &PoolContext,
+    ) -> Result<Self::FutureConn, NetError> {
+        let pacer = self.pacer.clone();
+        if matches!(config.protocol, ProtocolConfig::Udp) {
+            let exchange =
+                UdpClientStream::builder(SocketAddr::new(ip, config.port), self.runtime.clone())
+                    .with_timeout(Some(cx.options.timeout))
+                    .with_os_port_selection(cx.options.os_port_selection)
+                    .avoid_local_ports(cx.options.avoid_local_udp_ports.clone())
+                    .with_bind_addr(config.bind_addr)
+                    .with_max_retries(1)
+                    .exchange();
+            return Ok(Box::pin(async move {
+                Ok(Paced {
+                    inner: exchange,
+                    pacer,
+                })
+            }));
+        }
+        let connecting = self.runtime.new_connection(ip, config, cx)?;
+        Ok(Box::pin(async move {
+            Ok(Paced {
+                inner: connecting.await?,
+                pacer,
+            })
+        }))
+    }
+
+    fn runtime_provider(&self) -> &TokioRuntimeProvider {
+        &self.runtime
+    }
+}
+
+/// A connection whose every send waits for its `--qps` slot.
+#[derive(Clone)]
+struct Paced {
+    inner: DnsExchange<TokioRuntimeProvider>,
+    pacer: Option<Arc<Pacer>>,
+}
+
+impl DnsHandle for Paced {
+    type Response = Pin<Box<dyn Stream<Item = Result<DnsResponse, NetError>> + Send>>;
+    type Runtime = TokioRuntimeProvider;
+
+    fn send(&self, request: DnsRequest) -> Self::Response {
+        let Some(pacer) = self.pacer.clone() else {
+            return Box::pin(self.inner.send(request));
+        };
+        let inner = self.inner.clone();
+        Box::pin(
+            stream::once(async move { pacer.wait().await })
+                .flat_map(move |()| inner.send(request.clone())),
+        )
+    }
+}
+
 pub(super) struct Backend {
-    resolver: TokioResolver,
+    resolver: Resolver<Wire>,
     servers: Vec<SocketAddr>,
 }
 
@@ -62,7 +151,11 @@ impl Backend {
         opts.try_tcp_on_error = false;
         opts.edns0 = true;
         opts.preserve_intermediates = true;
-        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        let wire = Wire {
+            runtime: TokioRuntimeProvider::default(),
+            pacer: settings.qps.map(|qps| Arc::new(Pacer::new(qps))),
+        };
+        let resolver = Resolver::builder_with_config(config, wire)
             .with_options(opts)
             .build()
             .map_err(|e| SetupError(e.to_string()))?;

@@ -23,3 +23,4 @@ mod spf_command;
 mod sts;
 mod support;
 mod table;
+mod wire;
