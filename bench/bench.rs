@@ -286,12 +286,11 @@ async fn main() -> anyhow::Result<()> {
         walls.push(m.wall);
         seen_rounds = rounds(&bed.lab, latency);
         if let Some(dump) = std::env::var_os("BENCH_DUMP") {
-            let text: String = bed
-                .lab
-                .received()
-                .iter()
-                .map(|r| format!("{:.1}\t{}\t{}\n", r.at.as_secs_f64() * 1e3, r.name, r.rtype))
-                .collect();
+            let mut text = String::new();
+            for r in bed.lab.received() {
+                let ms = r.at.as_secs_f64() * 1e3;
+                let _ = writeln!(text, "{ms:.1}\t{}\t{}", r.name, r.rtype);
+            }
             std::fs::write(dump, text)?;
         }
         queries = bed.lab.received().len();
