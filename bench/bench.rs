@@ -507,9 +507,12 @@ async fn main() -> anyhow::Result<()> {
          - DNS counts come from the lab server's own log; SMTP counts from the listeners' \
          accept counters. Equal counts mean no question was asked twice and no (address, MX \
          name) was probed twice in the run.\n\
-         - {bulk_rate:.0} domains/s at 16 in flight is bounded by the round trips: each domain \
-         needs at least {} ms of dependent lookups.\n",
-        per_domain_bound.as_millis()
+         - At 16 in flight the round trips alone would allow 16 ÷ {} ms = {:.0} domains/s; \
+         the measured {bulk_rate:.0} is bounded by CPU: the lab server, mailcheck and its TLS \
+         handshakes share the machine's cores (about 73 DNS questions a domain, most of them \
+         the built-in DKIM selectors and their CNAME checks).\n",
+        per_domain_bound.as_millis(),
+        16.0 / per_domain_bound.as_secs_f64(),
     );
     std::fs::write(&args.out, md).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("bench: wrote {}", args.out.display());
