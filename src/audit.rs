@@ -132,30 +132,21 @@ pub async fn run_each(
     config: &Config,
     mut each: impl FnMut(&DomainReport),
 ) -> Result<Document, SetupError> {
-    let mut results: Vec<(usize, DomainReport)> = Vec::with_capacity(config.domains.len());
-    let mut doc = run_with(config, |i, report| {
-        each(&report);
-        results.push((i, report));
-    })
-    .await?;
-    results.sort_by_key(|(i, _)| *i);
-    doc.results = results.into_iter().map(|(_, r)| r).collect();
-    Ok(doc)
+    run_until(config, true, |_, r| each(r), std::future::pending::<()>())
+        .await
+        .map(|(doc, _)| doc)
 }
 
-/// Audits every domain, handing each report to `each` as it completes and keeping none: memory
-/// does not grow with the number of domains (JSON Lines, CSV). The document has no results.
-pub async fn stream(
+/// Like [`run_each`], stopping early when `stop` completes (Ctrl-C): the document then holds
+/// the domains completed so far, and the flag is `true`. With `keep` false the document's
+/// `results` stay empty, so a streamed run of any size holds no reports. `each` gets the
+/// domain's position in the input too.
+pub async fn run_until(
     config: &Config,
-    mut each: impl FnMut(DomainReport),
-) -> Result<Document, SetupError> {
-    run_with(config, |_, report| each(report)).await
-}
-
-async fn run_with(
-    config: &Config,
-    mut each: impl FnMut(usize, DomainReport),
-) -> Result<Document, SetupError> {
+    keep: bool,
+    mut each: impl FnMut(usize, &DomainReport),
+    stop: impl Future<Output = ()>,
+) -> Result<(Document, bool), SetupError> {
     let dns = Dns::new(&config.resolver)?;
     let services = Services {
         smtp: Prober::new(config.smtp.clone()),
@@ -163,7 +154,12 @@ async fn run_with(
         dkim: config.dkim.clone(),
     };
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    stream::iter(config.domains.iter().enumerate())
+    let stopped = std::cell::Cell::new(false);
+    let stop = async {
+        stop.await;
+        stopped.set(true);
+    };
+    let mut results: Vec<(usize, DomainReport)> = stream::iter(config.domains.iter().enumerate())
         .map(|(i, (input, domain))| {
             let (dns, services) = (&dns, &services);
             async move {
@@ -182,19 +178,21 @@ async fn run_with(
             }
         })
         .buffer_unordered(config.concurrency)
-        .for_each(|(i, report)| {
-            each(i, report);
-            std::future::ready(())
-        })
+        .take_until(stop)
+        .inspect(|(i, report)| each(*i, report))
+        .filter(|_| std::future::ready(keep))
+        .collect()
         .await;
-    Ok(Document {
+    results.sort_by_key(|(i, _)| *i);
+    let doc = Document {
         schema_version: SCHEMA_VERSION,
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
         resolver: dns.servers().iter().map(ToString::to_string).collect(),
         started,
-        results: Vec::new(),
-    })
+        results: results.into_iter().map(|(_, r)| r).collect(),
+    };
+    Ok((doc, stopped.get()))
 }
 
 /// Audits every domain of the configuration into one document.

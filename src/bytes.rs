@@ -52,6 +52,23 @@ impl<'de> Deserialize<'de> for ByteString {
     }
 }
 
+/// Hand-written because the `Serialize` above is: a string, or an array of byte values.
+impl schemars::JsonSchema for ByteString {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ByteString".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Remote bytes: a string when they are valid UTF-8, else an array of byte values.",
+            "anyOf": [
+                { "type": "string" },
+                { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 255 } }
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ByteString;

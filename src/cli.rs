@@ -72,7 +72,26 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `mailcheck manpage > mailcheck.1`.
     Manpage,
-    /// Offline demo: audits example domains served by an in-process DNS lab on loopback.
+    /// Compare two earlier runs (JSON or JSONL): records changed, findings added and resolved,
+    /// score changes, per domain.
+    ///
+    /// Exit code: 1 when AFTER has error findings BEFORE did not have; 2 when a file cannot be read.
+    Diff {
+        /// The earlier run's report (`--format json` or `jsonl` output).
+        #[arg(value_name = "BEFORE")]
+        before: std::path::PathBuf,
+        /// The later run's report.
+        #[arg(value_name = "AFTER")]
+        after: std::path::PathBuf,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the JSON report; docs/schema.json is this output.
+    Schema {
+        /// Which document: the `--format json` report, or one `--format jsonl` line.
+        #[arg(value_enum, value_name = "DOCUMENT", default_value_t = SchemaDocument::Report)]
+        document: SchemaDocument,
+    },
+    /// Offline demo: audits example domains served by an in-process lab on loopback (DNS, and
+    /// SMTP with STARTTLS for their MX hosts).
     #[cfg(feature = "lab")]
     Demo,
     /// The test lab: a DNS server on loopback serving the fixture zones.
@@ -145,6 +164,20 @@ pub struct AuditOptions {
     /// Domains audited at once.
     #[arg(long, value_name = "N", default_value_t = 16, global = true)]
     pub concurrency: usize,
+
+    /// With `--format jsonl -o FILE`: skip the domains FILE already has a line for (a torn
+    /// last line is dropped), and append the rest.
+    #[arg(long, global = true)]
+    pub resume: bool,
+
+    /// Audit only the K-th of N parts of the input (K from 1), split by a fixed hash of each
+    /// domain: every machine agrees, so N jobs together audit each domain exactly once.
+    #[arg(long, value_name = "K/N", global = true)]
+    pub shard: Option<String>,
+
+    /// At most this many SMTP connections at once to any one address.
+    #[arg(long, value_name = "N", default_value_t = 2, global = true)]
+    pub per_host_connections: usize,
 
     /// No colour in the table (also when `NO_COLOR` is set, or stdout is not a terminal).
     #[arg(long, global = true)]
@@ -249,12 +282,22 @@ pub enum Trust {
 pub enum Format {
     /// A report for people.
     Table,
-    /// One JSON document (see README for the schema).
+    /// One JSON document (its JSON Schema: `mailcheck schema`).
     Json,
     /// One JSON object per domain and line, written as each audit completes.
     Jsonl,
     /// Markdown, for tickets and pull requests.
     Markdown,
+    /// One row per domain with fixed columns (see README), for spreadsheets.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// The `--format json` document: `{schema_version, tool, ..., results: [...]}`.
+    Report,
+    /// One `--format jsonl` line: one domain's report.
+    Domain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

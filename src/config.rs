@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::bulk::Shard;
 use crate::checks::dkim::DkimSettings;
 use crate::checks::dnsbl::DnsblSettings;
 use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
@@ -49,10 +50,16 @@ pub struct Config {
     pub selection: Selection,
     /// Set for `mailcheck rules` and `mailcheck explain`: print the catalogue, audit nothing.
     pub catalogue: Option<Catalogue>,
-    /// `mailcheck demo`: audit the demo domains against the in-process lab, DNS only.
+    /// `mailcheck demo`: audit the demo domains against the in-process lab and its MX hosts.
     pub demo: bool,
     /// `-o FILE`: where the report goes instead of stdout.
     pub output: Option<std::path::PathBuf>,
+    /// `--resume`: skip the domains the JSONL output file already has.
+    pub resume: bool,
+    /// `--shard K/N`: the part of the input this run audits (already applied to `domains`).
+    pub shard: Option<Shard>,
+    /// Set for `mailcheck diff`: the two reports to compare.
+    pub diff: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// `mailcheck spf`: which domain, for which sender.
@@ -108,6 +115,14 @@ pub enum UsageError {
     Output(String),
     #[error("explain: {0}")]
     Topic(#[from] UnknownTopic),
+    #[error("--shard {0:?}: expected K/N with 1 <= K <= N (e.g. 3/8)")]
+    Shard(String),
+    #[error("--resume needs --format jsonl and -o FILE (the file whose domains are skipped)")]
+    Resume,
+    #[error("--per-host-connections must be at least 1")]
+    PerHost,
+    #[error("--format csv is for audits (one row per domain), not for this command")]
+    Csv,
 }
 
 impl Config {
@@ -122,10 +137,11 @@ impl Config {
         let demo = matches!(cli.command, Some(Command::Demo));
         #[cfg(not(feature = "lab"))]
         let demo = false;
-        let (domains, rejected) = domain_inputs(cli)?;
+        let (mut domains, rejected) = domain_inputs(cli)?;
         if o.concurrency == 0 {
             return Err(UsageError::Concurrency);
         }
+        let (shard, diff) = bulk_options(cli, &mut domains)?;
         if let Some(path) = &o.output {
             crate::output::check_target(path).map_err(UsageError::Output)?;
         }
@@ -160,17 +176,13 @@ impl Config {
                 Domain::parse(zone).map_err(|e| UsageError::Name("blocklist", zone.clone(), e))?;
             custom.push(d.to_string());
         }
-        let dqs_key = match std::env::var(DQS_KEY_ENV) {
-            Ok(k) if k.is_empty() => None,
-            Ok(k) if k.len() <= 63 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => Some(k),
-            Ok(_) => return Err(UsageError::DqsKey),
-            Err(_) => None,
-        };
+        let dqs_key = dqs_key()?;
         let dkim = dkim_settings(&o.dkim_selector, &o.bimi_selector)?;
         Ok(Self {
             dkim,
             smtp: SmtpSettings {
-                enabled: !o.no_smtp && !demo,
+                // The demo points the probe at its own listeners (`demo::Demo::configure`).
+                enabled: !o.no_smtp,
                 port: o.smtp_port,
                 connect_timeout: smtp_timeout.unwrap_or(Duration::from_secs(10)),
                 greeting_timeout: smtp_timeout.unwrap_or(Duration::from_secs(30)),
@@ -181,10 +193,12 @@ impl Config {
                 },
                 roots: Arc::new(roots),
                 trust,
+                per_host: o.per_host_connections,
             },
             dnsbl: DnsblSettings {
                 defaults: !o.no_blocklists && !demo,
                 custom,
+                skip_spamhaus: spamhaus_cap(domains.len(), dqs_key.is_some(), o.no_blocklists),
                 dqs_key,
             },
             domains,
@@ -211,8 +225,67 @@ impl Config {
             catalogue,
             demo,
             output: o.output.clone(),
+            resume: o.resume,
+            shard,
+            diff,
         })
     }
+}
+
+/// The Spamhaus DQS key from the environment, if set.
+fn dqs_key() -> Result<Option<String>, UsageError> {
+    match std::env::var(DQS_KEY_ENV) {
+        Ok(k) if k.is_empty() => Ok(None),
+        Ok(k) if k.len() <= 63 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(Some(k)),
+        Ok(_) => Err(UsageError::DqsKey),
+        Err(_) => Ok(None),
+    }
+}
+
+type DiffPaths = Option<(std::path::PathBuf, std::path::PathBuf)>;
+
+/// `--shard` (applied to `domains` here), `--resume`, `--per-host-connections`, and the files
+/// of `mailcheck diff`.
+fn bulk_options(cli: &Cli, domains: &mut Inputs) -> Result<(Option<Shard>, DiffPaths), UsageError> {
+    let o = &cli.options;
+    if o.per_host_connections == 0 {
+        return Err(UsageError::PerHost);
+    }
+    let shard = o
+        .shard
+        .as_deref()
+        .map(|s| Shard::parse(s).ok_or_else(|| UsageError::Shard(s.to_owned())))
+        .transpose()?;
+    if let Some(shard) = shard {
+        domains.retain(|(_, d)| shard.contains(d.as_str()));
+    }
+    if o.resume && (o.format != Format::Jsonl || o.output.is_none()) {
+        return Err(UsageError::Resume);
+    }
+    let diff = match &cli.command {
+        Some(Command::Diff { before, after }) => Some((before.clone(), after.clone())),
+        _ => None,
+    };
+    let not_an_audit = matches!(
+        cli.command,
+        Some(Command::Spf { .. } | Command::Rules | Command::Explain { .. } | Command::Diff { .. })
+    );
+    if o.format == Format::Csv && not_an_audit {
+        return Err(UsageError::Csv);
+    }
+    Ok((shard, diff))
+}
+
+/// Why a run skips the Spamhaus lists, when it does: more domains than their free use allows,
+/// and no DQS key.
+fn spamhaus_cap(domains: usize, dqs: bool, off: bool) -> Option<String> {
+    use crate::checks::dnsbl::SPAMHAUS_BULK_LIMIT;
+    (!off && !dqs && domains > SPAMHAUS_BULK_LIMIT).then(|| {
+        format!(
+            "a run of {domains} domains (over {SPAMHAUS_BULK_LIMIT}) without a Spamhaus DQS key \
+             ({DQS_KEY_ENV}); their free public use is for low volumes"
+        )
+    })
 }
 
 /// Domains with the text each was given as.
@@ -233,7 +306,9 @@ fn domain_inputs(cli: &Cli) -> Result<(Inputs, Vec<String>), UsageError> {
             | Command::Rules
             | Command::Explain { .. }
             | Command::Completions { .. }
-            | Command::Manpage,
+            | Command::Manpage
+            | Command::Diff { .. }
+            | Command::Schema { .. },
         )
         | None => (&cli.domains, false),
     };

@@ -1,12 +1,24 @@
-//! `mailcheck demo`: real reports with no network. The test lab's DNS server starts in-process
-//! on loopback, serving a few example zones compiled into the binary (`cargo install` ships no
-//! `fixtures/`), and the usual audit runs against it.
+//! `mailcheck demo`: real reports with no network. The test lab starts in this process on
+//! loopback: its DNS server serves a few example zones compiled into the binary (`cargo install`
+//! ships no `fixtures/`), and SMTP listeners with STARTTLS play their MX hosts, with
+//! certificates from a CA made for the run and trusted by it alone. Then the usual audit runs
+//! against them, so the TLS evidence in the report is real.
 //!
-//! One domain is exemplary and the others are broken in instructive ways. The lab's MX hosts are
-//! loopback addresses where no SMTP server listens, so the demo audits DNS only: the SMTP/TLS
-//! and blocklist checks are `not-run`, and say so.
+//! One domain is exemplary and the others are broken in instructive ways (DNS and TLS). The
+//! MX hosts listen on addresses of 127.0.50.0/24, which Linux routes to loopback; where those
+//! cannot be bound (other systems configure 127.0.0.1 only), the demo audits DNS only and says so.
+//! Blocklists are never asked: they are remote.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::checks::smtp::TrustSource;
+use crate::config::Config;
+use crate::lab::pki::{DAY, TestCa, Validity};
+use crate::lab::smtp::{SmtpListener, SmtpSpec};
 use crate::lab::{Lab, LabError};
+use crate::rules::Selector;
 
 /// The example domains, audited in this order.
 pub const DOMAINS: &[&str] = &[
@@ -17,44 +29,196 @@ pub const DOMAINS: &[&str] = &[
     "nullmx.test",
 ];
 
-/// The zones served: the example domains', and the reverse zone of good.test's IPv6 address.
+/// The zones served (`fixtures/demo/`).
 pub const ZONES: &[(&str, &str)] = &[
-    // Exemplary: two MX hosts, strict SPF, DMARC p=reject with reports.
-    (
-        "good.test",
-        include_str!("../fixtures/zones/good.test.zone"),
-    ),
-    // Two SPF records, an MX host that does not exist, DMARC p=none.
+    // Exemplary: two MX hosts with valid TLS, strict SPF, DMARC p=reject, DKIM, TLS-RPT.
+    ("good.test", include_str!("../fixtures/demo/good.test.zone")),
+    // Two SPF records, an MX host that does not exist, DMARC p=none, an expired certificate.
     (
         "broken.test",
-        include_str!("../fixtures/zones/broken.test.zone"),
+        include_str!("../fixtures/demo/broken.test.zone"),
     ),
-    // No DMARC record (one misplaced at the apex instead).
+    // No DMARC record (one misplaced at the apex), and no STARTTLS.
     (
         "nodmarc.test",
-        include_str!("../fixtures/zones/nodmarc.test.zone"),
+        include_str!("../fixtures/demo/nodmarc.test.zone"),
     ),
-    // An include that ends in +all: anyone may send as the domain.
+    // An include that ends in +all, and a certificate for another name.
     (
         "spfplusall.test",
-        include_str!("../fixtures/zones/spfplusall.test.zone"),
+        include_str!("../fixtures/demo/spfplusall.test.zone"),
     ),
     // Receives no mail, and says so (null MX, SPF -all).
     (
         "nullmx.test",
-        include_str!("../fixtures/zones/nullmx.test.zone"),
-    ),
-    (
-        "0.0.d.f.ip6.arpa",
-        include_str!("../fixtures/zones/0.0.d.f.ip6.arpa.zone"),
+        include_str!("../fixtures/demo/nullmx.test.zone"),
     ),
 ];
 
-/// Starts the demo lab on an ephemeral loopback port.
-pub async fn start() -> Result<Lab, LabError> {
-    ZONES
+/// What an MX host of the demo offers after `EHLO`.
+#[derive(Clone, Copy, Debug)]
+pub enum Offer {
+    /// STARTTLS with a valid certificate for its name.
+    Valid,
+    /// STARTTLS with a certificate that expired a week ago.
+    Expired,
+    /// STARTTLS with a valid certificate for another name.
+    WrongName(&'static str),
+    /// No STARTTLS at all.
+    Plaintext,
+}
+
+/// The MX hosts: name, last octet of its 127.0.50.0/24 address (as in the zones), and its TLS.
+pub const HOSTS: &[(&str, u8, Offer)] = &[
+    ("mx1.good.test", 11, Offer::Valid),
+    ("mx2.good.test", 12, Offer::Valid),
+    ("mx1.broken.test", 21, Offer::Expired),
+    ("mx.nodmarc.test", 31, Offer::Plaintext),
+    (
+        "mx.spfplusall.test",
+        41,
+        Offer::WrongName("shared.hosting.example"),
+    ),
+];
+
+/// The address of a demo MX host.
+pub fn host_ip(octet: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 50, octet))
+}
+
+/// The running demo: the DNS lab, and the SMTP listeners if they could be started.
+pub struct Demo {
+    lab: Lab,
+    smtp: Option<Smtp>,
+}
+
+struct Smtp {
+    port: u16,
+    roots: rustls::RootCertStore,
+    _listeners: Vec<SmtpListener>,
+}
+
+/// Why the demo could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error(transparent)]
+    Lab(#[from] LabError),
+    #[error("the demo CA: {0}")]
+    Ca(String),
+}
+
+/// Starts the demo: the DNS lab on an ephemeral loopback port, and the MX hosts' listeners on
+/// one shared ephemeral port (the probe uses one port for every host).
+pub async fn start() -> Result<Demo, DemoError> {
+    let lab = ZONES
         .iter()
         .fold(Lab::builder(), |b, (origin, text)| b.zone(origin, text))
         .start()
-        .await
+        .await?;
+    let ca = TestCa::root("mailcheck demo CA");
+    let mut roots = rustls::RootCertStore::empty();
+    {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let der = CertificateDer::from_pem_slice(ca.pem().as_bytes())
+            .map_err(|e| DemoError::Ca(e.to_string()))?;
+        roots.add(der).map_err(|e| DemoError::Ca(e.to_string()))?;
+    }
+    let specs: Vec<(IpAddr, SmtpSpec)> = HOSTS
+        .iter()
+        .map(|&(name, octet, offer)| (host_ip(octet), spec(&ca, name, offer)))
+        .collect();
+    let smtp = listen(&specs).await.map(|(port, listeners)| Smtp {
+        port,
+        roots,
+        _listeners: listeners,
+    });
+    Ok(Demo { lab, smtp })
+}
+
+fn spec(ca: &TestCa, name: &str, offer: Offer) -> SmtpSpec {
+    // Like a typical ACME certificate: issued a month ago, valid for two more.
+    let current = Validity::Around {
+        start: 30 * DAY,
+        end: 60 * DAY,
+    };
+    let cert = |names: &[&str], validity| ca.leaf(names, validity, true).server_config();
+    let tls = match offer {
+        Offer::Valid => Some(cert(&[name], current)),
+        Offer::Expired => Some(cert(
+            &[name],
+            Validity::Around {
+                start: 97 * DAY,
+                end: -7 * DAY,
+            },
+        )),
+        Offer::WrongName(other) => Some(cert(&[other], current)),
+        Offer::Plaintext => None,
+    };
+    SmtpSpec::new(name, tls)
+}
+
+/// Binds every host on one port; a few tries, as another program may hold the port on one of
+/// the addresses. `None` when the addresses cannot be bound at all.
+async fn listen(specs: &[(IpAddr, SmtpSpec)]) -> Option<(u16, Vec<SmtpListener>)> {
+    let ((first_ip, first), rest) = specs.split_first()?;
+    for _ in 0..5 {
+        let Ok(anchor) = SmtpListener::start(*first_ip, 0, first.clone()).await else {
+            return None;
+        };
+        let port = anchor.addr().port();
+        let mut listeners = vec![anchor];
+        for (ip, spec) in rest {
+            match SmtpListener::start(*ip, port, spec.clone()).await {
+                Ok(l) => listeners.push(l),
+                Err(_) => break,
+            }
+        }
+        if listeners.len() == specs.len() {
+            return Some((port, listeners));
+        }
+    }
+    None
+}
+
+impl Demo {
+    /// The DNS lab's address.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.lab.addr()
+    }
+
+    /// Whether the MX hosts are listening (false: DNS-only demo).
+    pub fn smtp_port(&self) -> Option<u16> {
+        self.smtp.as_ref().map(|s| s.port)
+    }
+
+    /// The configuration to audit with: the lab as the only resolver, the probe pointed at the
+    /// demo's listeners and trusting the demo CA alone, short SMTP timeouts (the listeners are
+    /// local), MX013 off (loopback MX addresses are the point of a demo, not a finding) and the
+    /// blocklists off (they are remote).
+    pub fn configure(&self, config: &Config) -> Config {
+        let mut c = config.clone();
+        c.resolver.servers = Some(vec![self.lab.addr()]);
+        c.dnsbl.defaults = false;
+        c.smtp.policy.allow_private = true;
+        match &self.smtp {
+            Some(smtp) if c.smtp.enabled => {
+                c.smtp.port = smtp.port;
+                c.smtp.roots = Arc::new(smtp.roots.clone());
+                c.smtp.trust = TrustSource::Demo;
+                c.smtp.connect_timeout = Duration::from_secs(2);
+                c.smtp.greeting_timeout = Duration::from_secs(5);
+                c.smtp.command_timeout = Duration::from_secs(5);
+            }
+            _ => c.smtp.enabled = false,
+        }
+        // Switched off by name, so the report says the demo did it (not `--no-blocklists`).
+        for code in ["MX013", "BL"] {
+            if let Ok(selector) = Selector::parse(code, "demo") {
+                c.selection.ignore.push(selector);
+            }
+        }
+        c
+    }
 }

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 /// A validated domain: lower-case A-labels (IDNA, UTS #46), no trailing dot.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Domain(String);
 

@@ -14,7 +14,7 @@ use crate::checks::spf::SpfFacts;
 use crate::dns::{Lookup, Txt};
 use crate::domain::Domain;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Facts {
     pub domain: Domain,
     /// The root NS lookup, asked alongside the domain's: when it fails too, the resolver is

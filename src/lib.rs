@@ -8,17 +8,21 @@
 //! 3. **render** ([`report`]): the only code that formats, over a [`report::Document`].
 
 pub mod audit;
+pub mod bulk;
 pub mod bytes;
 pub mod checks;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "lab")]
 pub mod demo;
+pub mod diff;
 pub mod dns;
 pub mod domain;
 pub mod exit;
 pub mod facts;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod net;

@@ -2,7 +2,7 @@
 #![allow(clippy::print_stderr)]
 
 use anyhow::Context as _;
-use std::io;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,7 +10,7 @@ use mailcheck::cli::{Cli, Command, Format};
 use mailcheck::config::Config;
 use mailcheck::exit::ExitStatus;
 use mailcheck::output::emit;
-use mailcheck::report::{Json, Markdown, Render, Table, TableOptions};
+use mailcheck::report::{Json, Markdown, Render, Table, TableOptions, render_diff};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -50,6 +50,12 @@ fn main() -> ExitCode {
             return ExitCode::from(ExitStatus::Usage.code());
         }
     };
+    // Retired rule codes in --select / --ignore / mailcheck.toml: mapped or dropped, and said so.
+    if !config.quiet {
+        for note in config.selection.notes() {
+            eprintln!("mailcheck: warning: {note}");
+        }
+    }
     if let Some(catalogue) = config.catalogue {
         let written = emit(config.output.as_deref(), config.quiet, |out| {
             catalogue.render(config.format, config.width, &config.selection, out)
@@ -78,88 +84,173 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
         emit(config.output.as_deref(), config.quiet, |out| {
             match config.format {
                 Format::Json | Format::Jsonl => report.render_json(out),
-                Format::Table | Format::Markdown => report.render_text(out),
+                Format::Table | Format::Markdown | Format::Csv => report.render_text(out),
             }
         })?;
         return Ok(report.exit_status());
     }
-    // `mailcheck demo`: the lab serves the example zones and is the only resolver asked.
+    if let Some((before, after)) = &config.diff {
+        return diff(config, before, after);
+    }
+    // `mailcheck demo`: the lab serves the example zones and plays their MX hosts.
     #[cfg(feature = "lab")]
-    let (_lab, demo_config);
+    let (_demo, demo_config);
     #[cfg(feature = "lab")]
     let config = if config.demo {
-        let lab = runtime.block_on(mailcheck::demo::start())?;
+        let demo = runtime.block_on(mailcheck::demo::start())?;
         if !config.quiet {
+            let smtp = match demo.smtp_port() {
+                Some(port) if config.smtp.enabled => {
+                    format!("MX hosts 127.0.50.x:{port} (STARTTLS, demo CA)")
+                }
+                Some(_) => "no SMTP (--no-smtp)".to_owned(),
+                None => "no SMTP (127.0.50.x cannot be bound here)".to_owned(),
+            };
             eprintln!(
-                "mailcheck demo: example domains from a DNS lab on {} (in this process); \
-                 DNS checks only, SMTP/TLS and blocklists not-run",
-                lab.addr()
+                "mailcheck demo: a lab in this process: DNS {} · {smtp}\n",
+                demo.dns_addr()
             );
         }
-        let mut c = config.clone();
-        c.resolver.servers = Some(vec![lab.addr()]);
-        (_lab, demo_config) = (lab, c);
+        demo_config = demo.configure(config);
+        _demo = demo;
         &demo_config
     } else {
         config
     };
+    audit_domains(&runtime, config)
+}
+
+/// The audit of every domain: streamed, kept or tallied by format, then rendered.
+fn audit_domains(runtime: &tokio::runtime::Runtime, config: &Config) -> anyhow::Result<ExitStatus> {
     for line in &config.rejected {
         eprintln!("mailcheck: skipped {line}");
     }
+    if let Some(why) = &config.dnsbl.skip_spamhaus
+        && !config.quiet
+    {
+        eprintln!("mailcheck: Spamhaus lists not asked: {why}");
+    }
+    let (mut sink, resumed) = jsonl_sink(config)?;
+    let config = resumed.as_ref().unwrap_or(config);
     let progress = progress_bar(config);
-    let stream = config.format == Format::Jsonl && !config.quiet && config.output.is_none();
-    // Streamed, no report is kept: the exit status and resolver errors are taken as they pass.
-    let mut streamed = ExitStatus::Clean;
-    let doc = runtime.block_on(async {
-        let each = |r: mailcheck::report::DomainReport| {
+    let jsonl = config.format == Format::Jsonl;
+    let to_stdout = jsonl && !config.quiet && config.output.is_none();
+    // CSV keeps rows, not reports, until the end.
+    let csv = config.format == Format::Csv;
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut tally = mailcheck::bulk::Tally::default();
+    let mut resolver_failures: Vec<(String, String)> = Vec::new();
+    let mut write_error: Option<io::Error> = None;
+    let started = std::time::Instant::now();
+    let (doc, interrupted) = runtime.block_on(async {
+        let each = |i: usize, r: &mailcheck::report::DomainReport| {
+            tally.add(r, config.fail_on);
+            if csv {
+                rows.push((i, mailcheck::report::csv_row(r)));
+            }
             progress.inc(1);
-            // One whole line per domain, flushed as it completes.
-            let _ = mailcheck::report::write_jsonl(&r, &mut io::stdout().lock());
-            resolver_error(&r, config);
-            streamed = streamed.max(ExitStatus::of_reports(&[r], config.fail_on));
-        };
-        let run = async {
-            if stream {
-                mailcheck::audit::stream(config, each).await
-            } else {
-                mailcheck::audit::run_each(config, |_| progress.inc(1)).await
+            progress.set_message(format!("{} with errors", tally.with_errors));
+            if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
+                resolver_failures.push((r.domain.clone(), why.to_string()));
+            }
+            if jsonl && write_error.is_none() {
+                // One whole line per domain, written at once and flushed as it completes.
+                let written =
+                    serde_json::to_vec(r)
+                        .map_err(io::Error::from)
+                        .and_then(|mut line| {
+                            line.push(b'\n');
+                            if let Some(file) = sink.as_mut() {
+                                file.write_all(&line)
+                            } else if to_stdout {
+                                let mut out = io::stdout().lock();
+                                out.write_all(&line).and_then(|()| out.flush())
+                            } else {
+                                Ok(())
+                            }
+                        });
+                match written {
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                    Err(e) => write_error = Some(e),
+                    Ok(()) => {}
+                }
             }
         };
-        tokio::select! {
-            doc = run => doc.map(Some),
-            _ = tokio::signal::ctrl_c() => Ok(None),
-        }
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        mailcheck::audit::run_until(config, !jsonl && !csv, each, ctrl_c).await
     })?;
     progress.finish_and_clear();
-    let Some(doc) = doc else {
-        return Ok(ExitStatus::Interrupted);
-    };
-    for r in &doc.results {
-        resolver_error(r, config);
+    for (domain, why) in &resolver_failures {
+        eprintln!(
+            "mailcheck: {domain}: resolver {} {why}",
+            doc.resolver.join(", ")
+        );
     }
-    let status = ExitStatus::of_reports(&doc.results, config.fail_on).max(streamed);
-    let renderer: Box<dyn Render> = match config.format {
-        Format::Table => Box::new(Table(TableOptions {
+    if let Some(e) = write_error {
+        return Err(e).context("writing the report");
+    }
+    rows.sort_by_key(|(i, _)| *i);
+    if csv {
+        emit(config.output.as_deref(), config.quiet, |out| {
+            mailcheck::report::write_csv(rows.into_iter().map(|(_, r)| r), out)
+        })
+        .context("writing the report")?;
+    }
+    finish(config, &doc, &tally, interrupted, started)
+}
+
+/// Renders what is not streamed, prints the closing summary, and tells the exit status.
+fn finish(
+    config: &Config,
+    doc: &mailcheck::report::Document,
+    tally: &mailcheck::bulk::Tally,
+    interrupted: bool,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitStatus> {
+    let status = tally.status();
+    let renderer: Option<Box<dyn Render>> = match config.format {
+        Format::Table => Some(Box::new(Table(TableOptions {
             width: config.width,
             color: config.color,
             ascii: config.ascii,
-            exit: Some(status),
-        })),
-        Format::Json | Format::Jsonl => Box::new(Json),
-        Format::Markdown => Box::new(Markdown),
-    };
-    // JSON Lines already went to stdout as each domain completed; to a file, they go now.
-    if !stream {
-        emit(config.output.as_deref(), config.quiet, |out| {
-            if config.format == Format::Jsonl {
-                doc.results
-                    .iter()
-                    .try_for_each(|r| mailcheck::report::write_jsonl(r, out))
+            exit: Some(if interrupted {
+                ExitStatus::Interrupted
             } else {
-                renderer.render(&doc, out)
-            }
+                status
+            }),
+        }))),
+        Format::Json => Some(Box::new(Json)),
+        Format::Markdown => Some(Box::new(Markdown)),
+        // Already written: line by line, or from the rows kept.
+        Format::Jsonl | Format::Csv => None,
+    };
+    if let Some(renderer) = renderer {
+        emit(config.output.as_deref(), config.quiet, |out| {
+            renderer.render(doc, out)
         })
         .context("writing the report")?;
+    }
+    if !config.quiet && config.domains.len() > 1 {
+        let _ = mailcheck::report::render_summary(
+            tally,
+            config.domains.len(),
+            started.elapsed(),
+            &mut io::stderr().lock(),
+        );
+    }
+    if interrupted {
+        if !config.quiet {
+            eprintln!(
+                "mailcheck: interrupted: the report holds the {} of {} domains completed",
+                tally.done,
+                config.domains.len()
+            );
+        }
+        return Ok(ExitStatus::Interrupted);
     }
     Ok(if config.rejected.is_empty() {
         status
@@ -168,20 +259,70 @@ fn run(config: &Config) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// Says on stderr when a domain's audit failed because the resolver did.
-fn resolver_error(r: &mailcheck::report::DomainReport, config: &Config) {
-    if let Some(why) = r.root_cause.as_ref().and_then(|c| c.resolver_error()) {
-        let servers = config.resolver.servers.as_ref().map_or_else(
-            || "(system)".to_owned(),
-            |s| {
-                s.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        );
-        eprintln!("mailcheck: {}: resolver {servers} {why}", r.domain);
+/// With `--format jsonl -o FILE`: the file, opened for appending (a torn last line cut off), and
+/// with `--resume` the configuration without the domains the file already has.
+fn jsonl_sink(config: &Config) -> anyhow::Result<(Option<std::fs::File>, Option<Config>)> {
+    let (Some(path), Format::Jsonl) = (&config.output, config.format) else {
+        return Ok((None, None));
+    };
+    let done = mailcheck::bulk::prepare_append(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if !config.resume {
+        return Ok((Some(file), None));
     }
+    let mut c = config.clone();
+    c.domains.retain(|(_, d)| !done.contains(d.as_str()));
+    if !config.quiet {
+        eprintln!(
+            "mailcheck: resuming: {} of {} domains already in {}",
+            config.domains.len() - c.domains.len(),
+            config.domains.len(),
+            path.display()
+        );
+    }
+    Ok((Some(file), Some(c)))
+}
+
+/// `mailcheck diff BEFORE AFTER`: exit 1 when AFTER has new error findings, 2 when a file
+/// cannot be read.
+fn diff(
+    config: &Config,
+    before: &std::path::Path,
+    after: &std::path::Path,
+) -> anyhow::Result<ExitStatus> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| mailcheck::diff::parse(&t).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (b, a) = match (read(before), read(after)) {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("mailcheck diff: {e}");
+            return Ok(ExitStatus::Usage);
+        }
+    };
+    let report = mailcheck::diff::diff(
+        &before.display().to_string(),
+        &b,
+        &after.display().to_string(),
+        &a,
+    );
+    emit(config.output.as_deref(), config.quiet, |out| {
+        render_diff(&report, config.format, out)
+    })
+    .context("writing the diff")?;
+    Ok(if report.new_errors > 0 {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
 }
 
 /// A progress bar on stderr for runs of several domains, hidden when stderr is not a terminal
@@ -193,14 +334,16 @@ fn progress_bar(config: &Config) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(config.domains.len() as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} domains · {per_sec} · eta {eta}",
+        "{bar:30} {pos}/{len} domains · {per_sec} · eta {eta} · {msg}",
     ) {
         bar.set_style(style);
+        bar.set_message("0 with errors");
     }
     bar
 }
 
-/// `completions SHELL` and `manpage`: generated from the clap definition, nothing else read.
+/// `completions SHELL`, `manpage` and `schema`: generated from the clap definition or the report
+/// types, nothing else read.
 fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
     use clap::CommandFactory;
     let mut command = Cli::command();
@@ -212,6 +355,11 @@ fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
         Some(Command::Manpage) => Some(emit(None, false, |out| {
             clap_mangen::Man::new(command).render(out)
         })),
+        Some(Command::Schema { document }) => Some(emit(
+            cli.options.output.as_deref(),
+            cli.options.quiet,
+            |out| mailcheck::report::write_schema(*document, out),
+        )),
         _ => None,
     }
 }

@@ -13,7 +13,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 /// What kind of address an IP is, for deciding whether to connect (RFC 6890 registries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AddressClass {
     /// Globally routable unicast.
@@ -175,7 +187,9 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
 }
 
 /// Which addresses probes may connect to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Policy {
     /// Loopback and private addresses too (`--allow-private`): for labs and internal audits.
     pub allow_private: bool,

@@ -39,7 +39,7 @@ pub const CAPS: [(Option<Severity>, &str); 3] = [
 ];
 
 /// The scoring model as data, for `mailcheck explain scoring`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Model {
     pub weights: Vec<ModelWeight>,
     pub grades: Vec<ModelGrade>,
@@ -50,19 +50,19 @@ pub struct Model {
     pub excluded: Vec<Status>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ModelWeight {
     pub severity: Severity,
     pub weight: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ModelGrade {
     pub grade: &'static str,
     pub min_score: u8,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ModelCap {
     /// `error` or `warning`: a finding of that severity; `unknown`: a check that is unknown.
     pub when: &'static str,
@@ -93,7 +93,7 @@ pub fn model() -> Model {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Score {
     /// 0–100, or `None` when no check could be decided.
@@ -105,7 +105,7 @@ pub struct Score {
     pub categories: Vec<CategoryScore>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryScore {
     pub category: Category,

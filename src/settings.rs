@@ -52,6 +52,9 @@ pub enum SettingsError {
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
     Selector(#[from] UnknownSelector),
+    /// Selecting a removed code would select nothing: surely not what was meant.
+    #[error("{0}; remove it from the selection")]
+    RemovedSelected(String),
 }
 
 /// Reads the config file: `explicit` if given (it must exist), else `mailcheck.toml` in `dir`
@@ -112,10 +115,20 @@ pub fn selection(
             .map(|t| Selector::parse(t, origin))
             .collect::<Result<Vec<_>, _>>()
     };
+    // A removed code may be ignored (with a warning), never selected.
+    let parse_select = |texts: &[String], origin: &str| {
+        let list = parse_all(texts, origin)?;
+        match list.iter().find(|s| s.is_removed()) {
+            Some(s) => Err(SettingsError::RemovedSelected(
+                s.note().unwrap_or_default().to_owned(),
+            )),
+            None => Ok(list),
+        }
+    };
     let mut selection = Selection::all();
     if let Some((f, name)) = file {
         if let Some(s) = &f.select {
-            selection.select = parse_all(s, &format!("{name} select"))?;
+            selection.select = parse_select(s, &format!("{name} select"))?;
         }
         selection.ignore = parse_all(&f.ignore, &format!("{name} ignore"))?;
         for (code, severity) in &f.severity {
@@ -124,7 +137,7 @@ pub fn selection(
         }
     }
     if !select.is_empty() {
-        selection.select = parse_all(select, "--select")?;
+        selection.select = parse_select(select, "--select")?;
     }
     selection.ignore.extend(parse_all(ignore, "--ignore")?);
     Ok(selection)
@@ -164,6 +177,14 @@ mod tests {
         assert_eq!((s.select.len(), s.ignore.len()), (1, 2));
         let s = selection(Some(&file), &["MX".into()], &[]).unwrap();
         assert_eq!(s.select, [Selector::parse("MX", "--select").unwrap()]);
+        let e = selection(None, &["MX099".into()], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--select: MX099 (mx-old-check) was removed in 0.2.0"),
+            "{e}"
+        );
+        let s = selection(None, &["SPF099".into()], &["MX099".into()]).unwrap();
+        assert_eq!(s.notes().len(), 2, "{:?}", s.notes());
         let bad = (parse("ignore = [\"NOPE1\"]\n").unwrap(), "f".into());
         let e = selection(Some(&bad), &[], &[]).unwrap_err();
         assert!(

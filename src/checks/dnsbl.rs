@@ -14,7 +14,7 @@ use crate::dns::{Dns, Lookup, Txt, reversed};
 use crate::domain::Domain;
 
 /// What a list holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ListKind {
     /// IP addresses, queried as reversed octets (or nibbles).
@@ -24,7 +24,7 @@ pub enum ListKind {
 }
 
 /// How much a listing weighs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Weight {
     /// The list's operators saw abuse from the address or domain.
@@ -114,18 +114,38 @@ pub struct DnsblSettings {
     pub custom: Vec<String>,
     /// The Spamhaus DQS key: Spamhaus lists are asked under their DQS zones with it.
     pub dqs_key: Option<String>,
+    /// Why the Spamhaus lists are not asked in this run, when they are not: a bulk run without
+    /// a DQS key (see [`SPAMHAUS_BULK_LIMIT`]).
+    pub skip_spamhaus: Option<String>,
+}
+
+/// The most domains a run asks the public Spamhaus mirrors about without a DQS key. Their free
+/// use is for low volumes (and they refuse queries through public resolvers); a bulk run past
+/// this skips the Spamhaus lists, says so, and the other lists are still asked.
+pub const SPAMHAUS_BULK_LIMIT: usize = 100;
+
+/// A list the run chose not to ask, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SkippedList {
+    pub name: String,
+    pub zone: String,
+    pub kind: ListKind,
+    pub reason: String,
 }
 
 /// The blocklist answers of one domain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnsblFacts {
     /// `false` with `--no-blocklists`.
     pub enabled: bool,
     pub lists: Vec<ListFacts>,
+    /// Lists not asked in this run (Spamhaus in a bulk run without a DQS key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedList>,
 }
 
 /// One list: its health and its answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListFacts {
     pub name: String,
     /// The public zone name (the DQS key is never shown).
@@ -146,7 +166,7 @@ pub struct ListFacts {
 }
 
 /// One question to one list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     /// The address or domain asked about.
     pub subject: String,
@@ -197,8 +217,19 @@ pub async fn gather(
     ips: &[IpAddr],
 ) -> DnsblFacts {
     let mut specs: Vec<ListSpec<'_>> = Vec::new();
+    let mut skipped = Vec::new();
     if settings.defaults {
-        specs.extend(LISTS.iter().copied());
+        for spec in LISTS {
+            match (&settings.skip_spamhaus, spec.dqs) {
+                (Some(reason), Some(_)) => skipped.push(SkippedList {
+                    name: spec.name.to_owned(),
+                    zone: spec.zone.to_owned(),
+                    kind: spec.kind,
+                    reason: reason.clone(),
+                }),
+                _ => specs.push(*spec),
+            }
+        }
     }
     specs.extend(settings.custom.iter().map(|z| custom(z)));
     let lists = join_all(specs.iter().map(|spec| async move {
@@ -262,7 +293,8 @@ pub async fn gather(
     }))
     .await;
     DnsblFacts {
-        enabled: !specs.is_empty(),
+        enabled: !specs.is_empty() || !skipped.is_empty(),
         lists,
+        skipped,
     }
 }

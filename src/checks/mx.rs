@@ -9,7 +9,7 @@ use crate::dns::{Dns, Lookup, Mx};
 use crate::domain::Domain;
 
 /// What the domain publishes for mail routing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MxFacts {
     /// The MX lookup of the domain itself.
     pub lookup: Lookup<Vec<Mx>>,
@@ -21,7 +21,7 @@ pub struct MxFacts {
 }
 
 /// The A and AAAA lookups of one host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostAddresses {
     pub name: String,
     pub a: Lookup<Vec<Ipv4Addr>>,
@@ -51,6 +51,26 @@ impl MxFacts {
     }
 
     /// The MX records, empty unless the lookup found some.
+    /// The first address lookup that failed, the MX lookup's included: with one, a check over
+    /// every MX address cannot pass, since the addresses it did not get were never seen.
+    pub fn address_failure(&self) -> Option<String> {
+        if let Some(e) = self.lookup.failure() {
+            return Some(format!("the MX lookup {e}"));
+        }
+        self.hosts
+            .iter()
+            .chain(self.implicit.as_ref())
+            .find_map(|h| {
+                h.a.failure()
+                    .map(|e| format!("the lookup of A {} {e}", h.name))
+                    .or_else(|| {
+                        h.aaaa
+                            .failure()
+                            .map(|e| format!("the lookup of AAAA {} {e}", h.name))
+                    })
+            })
+    }
+
     pub fn records(&self) -> &[Mx] {
         self.lookup.records().map_or(&[], Vec::as_slice)
     }

@@ -9,14 +9,14 @@ use crate::dns::{Dns, Lookup, Txt};
 
 /// MTA-STS facts (RFC 8461). This version reads the TXT record; the policy file itself is not
 /// fetched yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MtaStsFacts {
     /// `_mta-sts.<domain>`.
     pub record: PolicyTxtFacts,
 }
 
 /// What was found at one policy name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyTxtFacts {
     pub name: String,
     pub lookup: Lookup<Vec<Txt>>,
@@ -28,7 +28,7 @@ pub struct PolicyTxtFacts {
 }
 
 /// One record that claims the version, and its tags or why it cannot be read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyRecord {
     pub text: String,
     pub parsed: Result<Vec<Tag>, String>,
@@ -55,6 +55,14 @@ impl PolicyTxtFacts {
     }
 
     /// A CNAME at the name whose target does not exist.
+    /// The lookup that failed at the name: the TXT lookup, or the CNAME follow-up of an
+    /// empty answer.
+    pub fn failure(&self) -> Option<&crate::dns::DnsFailure> {
+        self.lookup
+            .failure()
+            .or_else(|| self.cname.as_ref().and_then(Lookup::failure))
+    }
+
     pub fn dangling(&self) -> Option<&str> {
         match (&self.lookup, &self.cname) {
             (Lookup::NxDomain, Some(Lookup::Found { records, .. })) => {
@@ -113,7 +121,7 @@ pub async fn gather(
     version: &str,
     check: fn(&[Tag]) -> Result<(), String>,
 ) -> PolicyTxtFacts {
-    let lookup = dns.txt(&name).await;
+    let (lookup, cname) = dns.check_absence(&name, dns.txt(&name).await).await;
     let records = lookup
         .records()
         .map(|txts| {
@@ -127,11 +135,6 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
-    let cname = if lookup.is_absent() {
-        Some(dns.cname(&name).await)
-    } else {
-        None
-    };
     PolicyTxtFacts {
         name,
         lookup,
@@ -154,7 +157,7 @@ pub async fn gather_rpt(dns: &Dns, domain: &crate::domain::Domain) -> PolicyTxtF
 
 /// BIMI facts: the assertion record at `<selector>._bimi.<domain>`. The SVG and the evidence
 /// document are not fetched yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BimiFacts {
     pub selector: String,
     pub record: PolicyTxtFacts,

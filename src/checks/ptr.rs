@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::dns::{Dns, Lookup, reverse_name};
 
 /// The reverse DNS of one address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PtrFacts {
     pub ip: IpAddr,
     /// The name queried: `…in-addr.arpa` or `…ip6.arpa`.
@@ -20,7 +20,7 @@ pub struct PtrFacts {
 }
 
 /// The forward lookup of one PTR name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Forward {
     pub name: String,
     pub lookup: Lookup<Vec<IpAddr>>,

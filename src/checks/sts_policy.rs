@@ -11,7 +11,7 @@ pub const MAX_AGE_LIMIT: u64 = 31_557_600;
 
 /// A policy file, read line by line. Problems are collected, not fatal, so a report can list
 /// them all.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,

@@ -28,8 +28,24 @@ use tokio::sync::OnceCell;
 
 use crate::bytes::ByteString;
 
+/// The longest CNAME chain followed before the answer counts as failed (hickory-resolver
+/// follows 8; RFC 1034 §3.6.2 asks for chains to be short).
+pub const MAX_CNAME_CHAIN: usize = 8;
+
 /// The record types mailcheck asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RecordType {
     A,
@@ -59,8 +75,9 @@ impl std::fmt::Display for RecordType {
 }
 
 /// The outcome of one lookup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status")]
+#[schemars(rename = "Lookup_of_{T}")]
 pub enum Lookup<T> {
     /// The name has records of the asked type (after following any CNAMEs).
     #[serde(rename = "found")]
@@ -117,14 +134,16 @@ impl<T> Lookup<T> {
 }
 
 /// One CNAME met while resolving.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cname {
     pub name: String,
     pub target: String,
 }
 
 /// Why a lookup failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{kind}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
 pub struct DnsFailure {
     pub kind: FailureKind,
@@ -132,7 +151,7 @@ pub struct DnsFailure {
     pub detail: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -155,7 +174,7 @@ impl std::fmt::Display for FailureKind {
 }
 
 /// An MX record (RFC 1035 §3.3.9). `exchange` is `"."` for a null MX (RFC 7505).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mx {
     pub preference: u16,
     pub exchange: String,
@@ -163,7 +182,7 @@ pub struct Mx {
 
 /// One TXT record: its character-strings as published, and the text they make once joined
 /// without separators (RFC 7208 §3.3, RFC 7489 §6.6.3, RFC 6376 §3.6.2.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Txt {
     pub strings: Vec<ByteString>,
 }
@@ -503,6 +522,42 @@ impl Dns {
             _ => None,
         })
         .await
+    }
+
+    /// For an empty answer at `name`: the CNAME there, if any, and the answer itself turned
+    /// into a failure when the CNAME chain loops or runs past [`MAX_CNAME_CHAIN`] names.
+    /// Resolvers that follow a loop until their depth limit answer "no records"; taken at its
+    /// word, that would report a record as missing when the lookup could not succeed.
+    pub async fn check_absence<T>(
+        &self,
+        name: &str,
+        lookup: Lookup<T>,
+    ) -> (Lookup<T>, Option<Lookup<Vec<String>>>) {
+        if !lookup.is_absent() {
+            return (lookup, None);
+        }
+        let first = self.cname(name).await;
+        let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
+        let mut next = first.records().and_then(|t| t.first().cloned());
+        while let Some(target) = next {
+            let target = target.trim_end_matches('.').to_ascii_lowercase();
+            let looped = chain.contains(&target);
+            chain.push(target.clone());
+            if looped || chain.len() > MAX_CNAME_CHAIN {
+                let what = if looped { "loops" } else { "is too long" };
+                let failure = DnsFailure {
+                    kind: FailureKind::Other,
+                    detail: format!("the CNAME chain {what}: {}", chain.join(" → ")),
+                };
+                return (Lookup::Failed(failure), Some(first));
+            }
+            next = self
+                .cname(&target)
+                .await
+                .records()
+                .and_then(|t| t.first().cloned());
+        }
+        (lookup, Some(first))
     }
 
     pub async fn ns(&self, name: &str) -> Lookup<Vec<String>> {

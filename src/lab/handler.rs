@@ -52,16 +52,17 @@ impl RequestHandler for Handler {
         }
         let fault = {
             let faults = self.state.faults.lock().expect("lab state");
-            let typed = (name, Some(rtype));
             faults
-                .get(&typed)
-                .or_else(|| faults.get(&(typed.0, None)))
+                .get(&(name.clone(), Some(rtype.clone())))
+                .or_else(|| faults.get(&(name.clone(), None)))
                 .copied()
         };
+        let chaos = *self.state.chaos.lock().expect("lab state");
         let code = match fault {
             Some(Fault::ServFail) => Some(ResponseCode::ServFail),
             Some(Fault::Refused) => Some(ResponseCode::Refused),
             Some(Fault::FailEvery(n)) if count % n == 0 => Some(ResponseCode::ServFail),
+            None if chaos.is_some_and(|c| c.fails(&name, &rtype)) => Some(ResponseCode::ServFail),
             Some(Fault::Timeout) => {
                 let metadata = Metadata::response_from_request(&request.metadata);
                 return ResponseInfo::from(Header {

@@ -11,6 +11,7 @@
 mod handler;
 pub mod pki;
 pub mod smtp;
+pub mod spoof;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -108,6 +109,26 @@ struct State {
     tcp: Mutex<HashMap<(String, String), u64>>,
     /// Keyed by name and, for faults of one record type only, the type (e.g. `"TXT"`).
     faults: Mutex<HashMap<(String, Option<String>), Fault>>,
+    /// SERVFAIL for a seeded share of all (name, type) pairs: see [`Lab::set_chaos`].
+    chaos: Mutex<Option<Chaos>>,
+}
+
+/// A seeded share of failures over every query the lab gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chaos {
+    pub percent: u8,
+    pub seed: u64,
+}
+
+impl Chaos {
+    /// Whether this (name, type) fails. A function of the seed and the question only, so
+    /// a retry fails again and the same seed fails the same questions in every run.
+    fn fails(self, name: &str, rtype: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (self.seed, name, rtype).hash(&mut h);
+        h.finish() % 100 < u64::from(self.percent)
+    }
 }
 
 /// Collects zones, extra records and faults, then starts the server.
@@ -334,6 +355,7 @@ impl LabBuilder {
             counts: Mutex::default(),
             tcp: Mutex::default(),
             faults: Mutex::default(),
+            chaos: Mutex::default(),
         });
         state.faults.lock().expect("lab state").extend(self.faults);
         let udp = tokio::net::UdpSocket::bind(addr)
@@ -416,6 +438,12 @@ impl Lab {
     /// Every query received so far, in order, with when it arrived.
     pub fn received(&self) -> Vec<Received> {
         self.state.log.lock().expect("lab state").clone()
+    }
+
+    /// Fails a seeded share of all questions with SERVFAIL from now on (`None`: none), on top
+    /// of the per-name faults.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        *self.state.chaos.lock().expect("lab state") = chaos;
     }
 
     /// Sets or replaces a fault while the server runs.

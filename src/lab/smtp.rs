@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -29,6 +29,21 @@ pub enum Greeting {
     Never,
     /// A final reply of this code (e.g. 554) instead of 220.
     Code(u16),
+    /// The usual greeting, one byte per interval: a server that never quite finishes.
+    Drip(Duration),
+    /// `220-` continuation lines without end.
+    Endless,
+    /// Binary noise instead of a reply, then silence.
+    Garbage,
+}
+
+/// Misbehaviour outside the greeting and STARTTLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quirk {
+    /// Send the first line of the EHLO reply, then close the connection.
+    CloseMidEhlo,
+    /// Answer QUIT with 221 and keep the connection open, silent.
+    LingerAfterQuit,
 }
 
 /// Misbehaviour around STARTTLS.
@@ -43,6 +58,8 @@ pub enum StarttlsFault {
     /// Answer the `ClientHello` with a fatal `protocol_version` alert, as a server that speaks
     /// only TLS 1.0/1.1 answers a TLS 1.2+ client.
     LegacyTlsOnly,
+    /// Answer the `ClientHello` with bytes that are not TLS at all.
+    HandshakeGarbage,
 }
 
 /// What one listener does.
@@ -54,6 +71,7 @@ pub struct SmtpSpec {
     /// The certificate offered after STARTTLS; `None`: STARTTLS is not offered.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub fault: Option<StarttlsFault>,
+    pub quirk: Option<Quirk>,
 }
 
 impl SmtpSpec {
@@ -63,6 +81,7 @@ impl SmtpSpec {
             greeting: Greeting::Prompt,
             tls,
             fault: None,
+            quirk: None,
         }
     }
 }
@@ -78,6 +97,9 @@ struct Counters {
     tls: AtomicU64,
     /// The argument of every EHLO received.
     ehlo: std::sync::Mutex<Vec<String>>,
+    /// Connections open now, and the most ever open at once.
+    active: AtomicU64,
+    peak: AtomicU64,
 }
 
 /// A running listener; it stops when dropped.
@@ -104,9 +126,13 @@ impl SmtpListener {
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 shared.connections.fetch_add(1, Ordering::Relaxed);
+                let open = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.peak.fetch_max(open, Ordering::SeqCst);
                 let (spec, counters) = (Arc::clone(&spec), Arc::clone(&shared));
                 tokio::spawn(async move {
-                    let _ = session(stream, &spec, &counters).await;
+                    let open = Open(AtomicBool::new(true));
+                    let _ = session(stream, &spec, &counters, &open).await;
+                    open.close(&counters);
                 });
             }
         });
@@ -124,6 +150,11 @@ impl SmtpListener {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::Relaxed)
+    }
+
+    /// The most connections that were open at once.
+    pub fn peak_connections(&self) -> u64 {
+        self.counters.peak.load(Ordering::SeqCst)
     }
 
     /// Connections whose client spoke before the final greeting line.
@@ -147,8 +178,25 @@ impl SmtpListener {
     }
 }
 
+/// Whether a connection still counts as open: until the client says QUIT (it may close its end
+/// a moment before this side notices), or the session ends.
+struct Open(AtomicBool);
+
+impl Open {
+    fn close(&self, c: &Counters) {
+        if self.0.swap(false, Ordering::SeqCst) {
+            c.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A TLS record: alert (21), version 3.1, length 2, fatal (2), `protocol_version` (70).
 const PROTOCOL_VERSION_ALERT: [u8; 7] = [21, 3, 1, 0, 2, 2, 70];
+
+/// Not an SMTP reply: NUL, escape sequences, high bytes and a bare CR.
+const GARBAGE: [u8; 16] = [
+    0, 0xff, 0xfe, 0x1b, b'[', b'2', b'J', 0x9b, b'\r', 0x80, 0x00, b'2', b'5', b'0', 0x07, b'\n',
+];
 
 /// Waits `pause`, noting a client that sends anything meanwhile.
 async fn pause_watching(stream: &mut TcpStream, pause: Duration, c: &Counters) {
@@ -160,7 +208,12 @@ async fn pause_watching(stream: &mut TcpStream, pause: Duration, c: &Counters) {
     }
 }
 
-async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Result<()> {
+async fn session(
+    mut stream: TcpStream,
+    spec: &SmtpSpec,
+    c: &Counters,
+    open: &Open,
+) -> io::Result<()> {
     let name = &spec.name;
     match spec.greeting {
         Greeting::Prompt => {}
@@ -179,19 +232,36 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
             stream.write_all(b"220-wait for the last line\r\n").await?;
             pause_watching(&mut stream, d, c).await;
         }
+        Greeting::Drip(interval) => {
+            for b in format!("220 {name} ESMTP lab\r\n").bytes() {
+                stream.write_all(&[b]).await?;
+                tokio::time::sleep(interval).await;
+            }
+        }
+        Greeting::Endless => loop {
+            stream
+                .write_all(format!("220-{name} still greeting\r\n").as_bytes())
+                .await?;
+        },
+        Greeting::Garbage => {
+            stream.write_all(&GARBAGE).await?;
+            let mut sink = Vec::new();
+            let _ = stream.read_to_end(&mut sink).await;
+            return Ok(());
+        }
         Greeting::Code(code) => {
             stream
                 .write_all(format!("{code} {name} no service for you\r\n").as_bytes())
                 .await?;
             let mut r = BufReader::new(stream);
-            return commands(&mut r, spec, c, false).await.map(|_| ());
+            return commands(&mut r, spec, c, false, open).await.map(|_| ());
         }
     }
     stream
         .write_all(format!("220 {name} ESMTP lab\r\n").as_bytes())
         .await?;
     let mut r = BufReader::new(stream);
-    if !commands(&mut r, spec, c, false).await? {
+    if !commands(&mut r, spec, c, false, open).await? {
         return Ok(());
     }
     let Some(config) = &spec.tls else {
@@ -202,7 +272,7 @@ async fn session(mut stream: TcpStream, spec: &SmtpSpec, c: &Counters) -> io::Re
         .await?;
     c.tls.fetch_add(1, Ordering::Relaxed);
     let mut r = BufReader::new(tls);
-    commands(&mut r, spec, c, true).await.map(|_| ())
+    commands(&mut r, spec, c, true, open).await.map(|_| ())
 }
 
 /// Serves commands until QUIT or STARTTLS; `Ok(true)` means "upgrade now".
@@ -211,6 +281,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
     spec: &SmtpSpec,
     c: &Counters,
     secure: bool,
+    open: &Open,
 ) -> io::Result<bool> {
     let mut line = String::new();
     loop {
@@ -224,6 +295,12 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
             .unwrap_or_default()
             .to_ascii_uppercase();
         let reply = match verb.as_str() {
+            "EHLO" if spec.quirk == Some(Quirk::CloseMidEhlo) => {
+                let first = format!("250-{} greets you\r\n", spec.name);
+                r.get_mut().write_all(first.as_bytes()).await?;
+                r.get_mut().flush().await?;
+                return Ok(false);
+            }
             "EHLO" => {
                 let arg = line
                     .split_whitespace()
@@ -257,6 +334,14 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(StarttlsFault::Inject) => {
                     "220 2.0.0 ready\r\n250 2.0.0 injected\r\n".to_owned()
                 }
+                Some(StarttlsFault::HandshakeGarbage) => {
+                    r.get_mut().write_all(b"220 2.0.0 ready\r\n").await?;
+                    r.get_mut().flush().await?;
+                    let _ = r.fill_buf().await?;
+                    r.get_mut().write_all(&GARBAGE).await?;
+                    r.get_mut().flush().await?;
+                    return Ok(false);
+                }
                 Some(StarttlsFault::LegacyTlsOnly) => {
                     r.get_mut().write_all(b"220 2.0.0 ready\r\n").await?;
                     r.get_mut().flush().await?;
@@ -273,7 +358,13 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             },
             "QUIT" => {
+                open.close(c);
                 r.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
+                if spec.quirk == Some(Quirk::LingerAfterQuit) {
+                    r.get_mut().flush().await?;
+                    let mut sink = Vec::new();
+                    let _ = r.read_to_end(&mut sink).await;
+                }
                 return Ok(false);
             }
             "MAIL" | "RCPT" => {

@@ -34,16 +34,22 @@
 //! not-yet-valid | name-mismatch | other}`, `name_matches`, `lifetime_left_percent`),
 //! `ehlo_tls`, `extensions` (the EHLO keywords that count) and `error` (`{stage, kind,
 //! detail}`)) and `facts.dnsbl` (`enabled`, `lists` with `name`, public `zone`, `dqs`, `kind`,
-//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`).
+//! the RFC 5782 test-point answers, and `queries` `{subject, answer, reason}`; and `skipped`:
+//! lists not asked in this run, `{name, zone, kind, reason}`).
 //!
 //! `schema_version` changes only when a field is removed or changes meaning; new fields may
 //! appear in any release.
 
 mod catalogue;
+mod csv;
+mod diff;
+pub mod essentials;
 mod json;
 mod markdown;
 mod sanitize;
+mod schema;
 mod spf;
+mod summary;
 mod table;
 
 use std::io::{self, Write};
@@ -51,10 +57,14 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, Topic, UnknownTopic, reference_url};
+pub use csv::{COLUMNS as CSV_COLUMNS, Csv, row as csv_row, write_csv};
+pub use diff::render_diff;
 pub use json::{Json, write_jsonl};
 pub use markdown::Markdown;
 pub use sanitize::sanitize;
+pub use schema::{domain_schema, report_schema, write_schema};
 pub use spf::SpfReport;
+pub use summary::render_summary;
 pub use table::{Table, TableOptions};
 
 use crate::facts::Facts;
@@ -74,7 +84,7 @@ pub fn day(ts: i64) -> String {
 }
 
 /// One run's report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
     pub schema_version: u32,
@@ -88,7 +98,7 @@ pub struct Document {
 }
 
 /// Everything about one domain.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainReport {
     pub schema_version: u32,
@@ -105,7 +115,9 @@ pub struct DomainReport {
     pub stats: Stats,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
     pub error: usize,
@@ -130,7 +142,9 @@ impl Counts {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     /// DNS queries this domain's audit sent (answers shared with earlier domains are free).

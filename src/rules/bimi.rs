@@ -11,13 +11,20 @@ use crate::finding::{Category, Severity};
 /// Unknown when the lookup failed; not applicable when nothing is published (BIMI is
 /// optional: its absence is no finding, and no pass either).
 fn with(p: &PolicyTxtFacts, then: impl FnOnce() -> Outcome) -> Outcome {
-    Outcome::needs(&p.lookup, &format!("TXT {}", p.name), || {
-        if p.records.is_empty() && p.dangling().is_none() {
-            Outcome::NotApplicable
-        } else {
-            then()
-        }
-    })
+    if let Some(e) = p.failure() {
+        return Outcome::unknown(&p.name, e);
+    }
+    if p.records.is_empty() && p.dangling().is_none() {
+        Outcome::NotApplicable
+    } else {
+        then()
+    }
+}
+
+/// Not applicable without one record, unless the lookup that would have found it failed.
+fn absent(p: &PolicyTxtFacts) -> Outcome {
+    p.failure()
+        .map_or(Outcome::NotApplicable, |e| Outcome::unknown(&p.name, e))
 }
 
 pub static BIMI_INVALID: Rule = Rule {
@@ -31,6 +38,8 @@ pub static BIMI_INVALID: Rule = Rule {
     remediation: "Publish `default._bimi.<domain>. TXT \"v=BIMI1; l=https://<host>/logo.svg; \
         a=https://<host>/vmc.pem\"` (an empty l= and a= declines BIMI).",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || {
@@ -55,6 +64,8 @@ pub static BIMI_MULTIPLE: Rule = Rule {
         domain as having no BIMI record: no logo is shown.",
     remediation: "Keep exactly one v=BIMI1 record at the selector.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || {
@@ -82,6 +93,8 @@ pub static BIMI_DMARC_WEAK: Rule = Rule {
     remediation: "Move DMARC to p=quarantine or p=reject with no pct= (or pct=100) and no \
         sp=none, on the organisational domain as well.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: bimi_dmarc_weak,
 };
 
@@ -109,7 +122,7 @@ fn dmarc_problem(record: &crate::checks::dmarc::DmarcRecord, domain: &str) -> Op
 fn bimi_dmarc_weak(f: &Facts) -> Outcome {
     let b = &f.bimi.record;
     if b.single().is_none() {
-        return Outcome::NotApplicable;
+        return absent(b);
     }
     super::dmarc::with_dmarc(f, || {
         let Some(applicable) = super::dmarc::applicable(f) else {
@@ -169,9 +182,11 @@ pub static BIMI_NO_EVIDENCE: Rule = Rule {
     remediation: "Obtain a VMC or CMC from a mark verifying authority, serve its PEM over HTTPS \
         and add `a=https://<host>/vmc.pem` to the record.",
     reference: "https://bimigroup.org/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let Some(r) = f.bimi.record.single() else {
-            return Outcome::NotApplicable;
+            return absent(&f.bimi.record);
         };
         let logo = r.tag("l").unwrap_or_default();
         if logo.is_empty() {
@@ -203,6 +218,8 @@ pub static BIMI_CNAME_DANGLING: Rule = Rule {
     remediation: "Point the CNAME at the provider's current name, or remove it and publish the \
         v=BIMI1 record directly.",
     reference: "https://datatracker.ietf.org/doc/draft-brand-indicators-for-message-identification/",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.bimi.record;
         with(p, || super::sts::dangling_cname(p))

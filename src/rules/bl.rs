@@ -66,6 +66,11 @@ fn listings(f: &Facts, kind: ListKind, wanted: impl Fn(Weight) -> bool) -> Outco
         return Outcome::NotRun("--no-blocklists".into());
     }
     let lists: Vec<&ListFacts> = f.dnsbl.lists.iter().filter(|l| l.kind == kind).collect();
+    if lists.is_empty()
+        && let Some(s) = f.dnsbl.skipped.iter().find(|s| s.kind == kind)
+    {
+        return Outcome::NotRun(format!("{} not asked: {}", s.name, s.reason));
+    }
     if lists.is_empty() || lists.iter().all(|l| l.queries.is_empty()) {
         return Outcome::NotApplicable;
     }
@@ -117,6 +122,8 @@ pub static IP_LISTED: Rule = Rule {
         sends mail), then request delisting at the list's site; the listing's TXT reason \
         usually links to it.",
     reference: "RFC 5782 §2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ip_listed,
 };
 
@@ -137,6 +144,8 @@ pub static IP_LISTED_POLICY: Rule = Rule {
         site (or ask your provider to). For wide-net lists: ask the provider about the \
         neighbouring abuse; paid delisting is not needed.",
     reference: "RFC 5782 §2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ip_listed_policy,
 };
 
@@ -155,6 +164,8 @@ pub static DOMAIN_LISTED: Rule = Rule {
     remediation: "Find out why (the TXT reason links to the lookup page), clean up the \
         compromise or the abusive use, then request removal.",
     reference: "RFC 5782 §2.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: domain_listed,
 };
 
@@ -175,6 +186,8 @@ pub static BLOCKLIST_UNUSABLE: Rule = Rule {
     remediation: "Use a resolver of your own rather than a public one, or for Spamhaus set a \
         free DQS key in MAILCHECK_SPAMHAUS_DQS_KEY.",
     reference: "RFC 5782 §5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: blocklist_unusable,
 };
 

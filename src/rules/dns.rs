@@ -8,7 +8,7 @@ use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
 /// A cause that makes every other check moot, reported once instead of as twenty symptoms.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum RootCause {
     /// NXDOMAIN for the domain: nothing else about it can be true or false.
@@ -56,6 +56,8 @@ pub static DOMAIN_NOT_FOUND: Rule = Rule {
     remediation: "Check the spelling. If the domain is yours, check its registration and that the \
         registrar delegates it to name servers that serve the zone.",
     reference: "RFC 8020 §2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: domain_not_found,
 };
 

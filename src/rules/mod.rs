@@ -12,6 +12,7 @@ mod dmarc;
 mod dns;
 mod mx;
 mod ptr;
+pub mod redirects;
 pub mod select;
 mod spf;
 mod sts;
@@ -43,7 +44,36 @@ pub struct Rule {
     pub remediation: &'static str,
     /// RFC section or documentation link.
     pub reference: &'static str,
+    /// The release that added the rule.
+    pub since: &'static str,
+    /// How settled the rule is; a retired code leaves the registry for [`redirects::RETIRED`].
+    pub status: RuleStatus,
     pub check: fn(&Facts) -> Outcome,
+}
+
+/// A rule's life cycle, as in ruff: a code keeps its meaning through all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleStatus {
+    /// Settled: its meaning and default severity change only in a major release.
+    Stable,
+    /// New: its wording, default severity or reach may still change in a minor release.
+    Preview,
+    /// Still runs, but will be retired; `explain` says what replaces it.
+    Deprecated,
+    /// Retired: no longer runs, and its code stays reserved (see [`redirects::RETIRED`]).
+    Removed,
+}
+
+impl RuleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stable => "stable",
+            Self::Preview => "preview",
+            Self::Deprecated => "deprecated",
+            Self::Removed => "removed",
+        }
+    }
 }
 
 /// What a rule's check concluded.
@@ -241,7 +271,7 @@ pub fn find(code: &str) -> Option<&'static Rule> {
 }
 
 /// The state of one rule for one domain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckResult {
     pub code: String,
@@ -260,7 +290,7 @@ pub struct CheckResult {
 }
 
 /// What kept a check from being decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnknownCause {
     Dns,

@@ -28,6 +28,8 @@ pub static NO_MAIL_ROUTE: Rule = Rule {
         `example.com. MX 10 mx1.example.com.`; or, if the domain receives no mail, publish a null \
         MX: `example.com. MX 0 .`",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: no_mail_route,
 };
 
@@ -59,6 +61,8 @@ pub static IMPLICIT_MX: Rule = Rule {
     remediation: "Publish MX records naming your mail hosts; if the domain receives no mail, \
         publish a null MX (`example.com. MX 0 .`) so senders fail at once instead of retrying.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: implicit_mx,
 };
 
@@ -86,6 +90,8 @@ pub static NULL_MX: Rule = Rule {
     remediation: "Nothing to do if the domain should receive no mail. Otherwise replace the null \
         MX with MX records naming your mail hosts.",
     reference: "RFC 7505 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: null_mx,
 };
 
@@ -113,6 +119,8 @@ pub static NULL_MX_MIXED: Rule = Rule {
     remediation: "Decide: remove the null MX if the domain receives mail, or remove the other MX \
         records if it does not.",
     reference: "RFC 7505 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: null_mx_mixed,
 };
 
@@ -141,6 +149,8 @@ pub static MX_HOST_UNRESOLVABLE: Rule = Rule {
     remediation: "Publish A (and AAAA) records for the MX host, or point the MX record at a host \
         that has them. MX targets must be host names with addresses, not CNAMEs or IP literals.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_host_unresolvable,
 };
 

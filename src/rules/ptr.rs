@@ -9,10 +9,14 @@ use crate::checks::ptr::PtrFacts;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-/// Not applicable without addresses; unknown if every PTR lookup of interest failed.
+/// Not applicable without addresses; unknown, unless a violation was found, when a PTR lookup
+/// of interest failed or some MX address could not be looked up.
 fn each(f: &Facts, judge: impl Fn(&PtrFacts) -> Result<Option<String>, String>) -> Outcome {
     if f.ptr.is_empty() {
-        return Outcome::NotApplicable;
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
     }
     let mut out = Vec::new();
     let mut unknown = None;
@@ -23,7 +27,7 @@ fn each(f: &Facts, judge: impl Fn(&PtrFacts) -> Result<Option<String>, String>) 
             Err(why) => unknown = unknown.or(Some(why)),
         }
     }
-    match (out.is_empty(), unknown) {
+    match (out.is_empty(), unknown.or_else(|| f.mx.address_failure())) {
         (true, Some(why)) => Outcome::Unknown(why),
         _ => Outcome::of(out),
     }
@@ -42,6 +46,8 @@ pub static PTR_MISSING: Rule = Rule {
         PTR record naming the mail host, e.g. `mx1.example.com`, which in turn resolves to the \
         address.",
     reference: "RFC 1912 §2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_missing,
 };
 
@@ -67,6 +73,8 @@ pub static PTR_NOT_CONFIRMED: Rule = Rule {
     remediation: "Make the PTR name resolve to the address (`mx1.example.com. A 192.0.2.10`), \
         or change the PTR to a name that does.",
     reference: "RFC 8601 §2.7.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_not_confirmed,
 };
 
@@ -102,6 +110,8 @@ pub static PTR_GENERIC: Rule = Rule {
     remediation: "Ask the provider of the address for a PTR naming the mail host itself, e.g. \
         `mx1.example.com`.",
     reference: "https://datatracker.ietf.org/doc/html/draft-msullivan-dnsop-generic-naming-schemes-00",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_generic,
 };
 
@@ -184,6 +194,8 @@ pub static PTR_SMTP_NAME: Rule = Rule {
     remediation: "Configure the server's host name (e.g. Postfix `myhostname`) to its PTR name, \
         or change the PTR to the name it announces.",
     reference: "RFC 5321 §4.1.1.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: ptr_smtp_name,
 };
 

@@ -7,6 +7,7 @@
 //! `--select ALL,SPF002 --ignore SPF` runs every rule but the SPF ones, except SPF002. A selector that matches no
 //! registered rule is a usage error (exit code 2), never silently ignored.
 
+use super::redirects::{self, Fate};
 use super::{RULES, Rule};
 use crate::finding::Severity;
 
@@ -17,6 +18,10 @@ pub struct Selector {
     prefix: String,
     /// The option or file that gave it, e.g. `--ignore` or `mailcheck.toml ignore`.
     origin: String,
+    /// Set when the text named a retired code: the warning to print.
+    note: Option<String>,
+    /// The text named a removed code: the selector matches no rule.
+    removed: bool,
 }
 
 /// A selector that names no rule.
@@ -41,9 +46,17 @@ impl Selector {
     pub fn parse(text: &str, origin: &str) -> Result<Self, UnknownSelector> {
         let upper = text.trim().to_ascii_uppercase();
         if upper == "ALL" {
+            return Ok(Self::new(String::new(), origin));
+        }
+        if let Some(retired) = redirects::find(&upper) {
+            let (prefix, removed, then) = match retired.fate {
+                Fate::Redirect(to) => (to.to_owned(), false, format!("using {to}")),
+                Fate::Removed(_) => (upper, true, "it matches no rule".to_owned()),
+            };
             return Ok(Self {
-                prefix: String::new(),
-                origin: origin.to_owned(),
+                note: Some(format!("{origin}: {}; {then}", retired.describe())),
+                removed,
+                ..Self::new(prefix, origin)
             });
         }
         let family_len = upper.bytes().take_while(u8::is_ascii_alphabetic).count();
@@ -57,10 +70,7 @@ impl Selector {
                     && r.code.bytes().take_while(u8::is_ascii_alphabetic).count() == family_len
             });
         if matches {
-            Ok(Self {
-                prefix: upper,
-                origin: origin.to_owned(),
-            })
+            Ok(Self::new(upper, origin))
         } else {
             Err(UnknownSelector {
                 origin: origin.to_owned(),
@@ -68,6 +78,25 @@ impl Selector {
                 closest: closest_code(&upper),
             })
         }
+    }
+
+    fn new(prefix: String, origin: &str) -> Self {
+        Self {
+            prefix,
+            origin: origin.to_owned(),
+            note: None,
+            removed: false,
+        }
+    }
+
+    /// The warning for a retired code, if the text named one.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Whether the text named a removed code (a selector that matches no rule).
+    pub fn is_removed(&self) -> bool {
+        self.removed
     }
 
     fn specificity(&self, code: &str) -> Option<usize> {
@@ -106,6 +135,22 @@ impl Selection {
     /// Every rule at its default severity.
     pub fn all() -> Self {
         Self::default()
+    }
+
+    /// Warnings for retired codes among the selectors, each once.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = Vec::new();
+        let all = self
+            .select
+            .iter()
+            .chain(&self.ignore)
+            .chain(self.severity.iter().map(|(s, _)| s));
+        for note in all.filter_map(Selector::note) {
+            if !notes.iter().any(|n| n == note) {
+                notes.push(note.to_owned());
+            }
+        }
+        notes
     }
 
     pub fn state(&self, rule: &Rule) -> RuleState {
@@ -229,6 +274,39 @@ mod tests {
             severity: vec![],
         };
         assert!(matches!(s.state(mx1), RuleState::Off(_)));
+    }
+
+    #[test]
+    fn retired_codes_redirect_or_match_nothing_with_a_note() {
+        let s = Selector::parse("spf099", "--ignore").unwrap();
+        assert_eq!(s.prefix, "SPF002");
+        assert_eq!(
+            s.note(),
+            Some("--ignore: SPF099 (spf-two-records) became SPF002 in 0.2.0; using SPF002")
+        );
+        let selection = Selection {
+            select: vec![],
+            ignore: vec![s],
+            severity: vec![],
+        };
+        assert!(matches!(
+            selection.state(find("SPF002").unwrap()),
+            RuleState::Off(_)
+        ));
+        assert_eq!(selection.notes().len(), 1);
+        let gone = Selector::parse("MX099", "mailcheck.toml ignore").unwrap();
+        assert!(gone.is_removed());
+        assert!(gone.note().unwrap().contains("was removed in 0.2.0"));
+        let selection = Selection {
+            select: vec![],
+            ignore: vec![gone],
+            severity: vec![],
+        };
+        assert!(
+            RULES
+                .iter()
+                .all(|r| matches!(selection.state(r), RuleState::Run(_)))
+        );
     }
 
     #[test]

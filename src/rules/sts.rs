@@ -45,6 +45,9 @@ fn dangling(p: &PolicyTxtFacts) -> Outcome {
 
 /// A CNAME at the record's name whose target does not exist (shared with BIMI).
 pub(super) fn dangling_cname(p: &PolicyTxtFacts) -> Outcome {
+    if let Some(e) = p.failure() {
+        return Outcome::unknown(&p.name, e);
+    }
     match p.dangling() {
         Some(t) => Outcome::Fail(vec![Violation::at(
             &p.name,
@@ -72,6 +75,8 @@ pub static STS_MISSING: Rule = Rule {
         and a TLS-RPT record to receive failure reports; move to `mode: enforce` once the \
         reports are clean.",
     reference: "RFC 8461 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.mta_sts.record;
         with(p, || {
@@ -99,6 +104,8 @@ pub static STS_INVALID: Rule = Rule {
     remediation: "Publish `_mta-sts.<domain>. TXT \"v=STSv1; id=<yyyymmddhhmmss>\"`. The id \
         must change whenever the policy file changes, or senders keep the cached policy.",
     reference: "RFC 8461 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| invalid(&f.mta_sts.record),
 };
 
@@ -112,6 +119,8 @@ pub static STS_MULTIPLE: Rule = Rule {
         assume the domain has no MTA-STS policy available.",
     remediation: "Keep exactly one v=STSv1 record, with the current id.",
     reference: "RFC 8461 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| multiple(&f.mta_sts.record),
 };
 
@@ -127,6 +136,8 @@ pub static STS_CNAME_DANGLING: Rule = Rule {
     remediation: "Point the CNAME at the provider's current name, or remove it and publish the \
         v=STSv1 record directly.",
     reference: "RFC 8461 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| dangling(&f.mta_sts.record),
 };
 
@@ -141,6 +152,8 @@ pub static RPT_INVALID: Rule = Rule {
         arrive.",
     remediation: "Publish `_smtp._tls.<domain>. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@<domain>\"`.",
     reference: "RFC 8460 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| invalid(&f.tls_rpt),
 };
 
@@ -154,6 +167,8 @@ pub static RPT_MULTIPLE: Rule = Rule {
         must assume the domain does not implement TLS-RPT, and send no reports.",
     remediation: "Merge the report addresses into one record: `v=TLSRPTv1; rua=mailto:a@…,mailto:b@…`.",
     reference: "RFC 8460 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| multiple(&f.tls_rpt),
 };
 
@@ -168,13 +183,17 @@ pub static RPT_MISSING: Rule = Rule {
         record to receive their daily reports.",
     remediation: "Publish `_smtp._tls.<domain>. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@<domain>\"`.",
     reference: "RFC 8460 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: rpt_missing,
 };
 
 fn rpt_missing(f: &Facts) -> Outcome {
     let sts = &f.mta_sts.record;
     if sts.records.is_empty() {
-        return Outcome::NotApplicable;
+        return Outcome::needs(&sts.lookup, &format!("TXT {}", sts.name), || {
+            Outcome::NotApplicable
+        });
     }
     with(&f.tls_rpt, || {
         if f.tls_rpt.records.is_empty() {
@@ -206,5 +225,7 @@ pub static RPT_CNAME_DANGLING: Rule = Rule {
     remediation: "Point the CNAME at the reporting provider's current name, or remove it and \
         publish the v=TLSRPTv1 record directly.",
     reference: "RFC 8460 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| dangling(&f.tls_rpt),
 };

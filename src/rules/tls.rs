@@ -121,6 +121,8 @@ pub static STARTTLS_MISSING: Rule = Rule {
     remediation: "Enable STARTTLS on the SMTP server with a certificate for the MX host name \
         (e.g. Postfix `smtpd_tls_security_level = may` with `smtpd_tls_cert_file`).",
     reference: "RFC 3207 §4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: starttls_missing,
 };
 
@@ -145,6 +147,8 @@ pub static HANDSHAKE_FAILED: Rule = Rule {
     remediation: "Check the server's TLS configuration: certificate and key files, and that \
         it offers TLS 1.2 or 1.3 with current cipher suites.",
     reference: "RFC 3207 §4.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: handshake_failed,
 };
 
@@ -190,6 +194,8 @@ pub static GREETING_REFUSED: Rule = Rule {
     remediation: "If real senders get it too, check the server's connection limits and access \
         rules. Otherwise, run mailcheck from another network.",
     reference: "RFC 5321 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: greeting_refused,
 };
 
@@ -228,6 +234,8 @@ pub static SMTP_SLOW: Rule = Rule {
     remediation: "Nothing to do if the delay is deliberate; otherwise check the server's load \
         and its DNS lookups of connecting clients.",
     reference: "RFC 5321 §4.5.3.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: smtp_slow,
 };
 
@@ -256,6 +264,8 @@ pub static SMTP_REFUSED_EVERYWHERE: Rule = Rule {
     remediation: "Start the SMTP server, make it listen on the public addresses, and open port \
         25 in the firewall.",
     reference: "RFC 5321 §2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: smtp_refused_everywhere,
 };
 
@@ -302,6 +312,8 @@ pub static STARTTLS_INJECTION: Rule = Rule {
     remediation: "Update the SMTP server or the middlebox in front of it: after `220` to \
         STARTTLS, nothing may be sent until the handshake.",
     reference: "RFC 3207 §4.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: starttls_injection,
 };
 
@@ -331,6 +343,8 @@ pub static PROBE_SKIPPED: Rule = Rule {
         checks are left undecided.",
     remediation: "Publish the mail server's public address (see MX012).",
     reference: "RFC 6890 §2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: probe_skipped,
 };
 

@@ -58,6 +58,10 @@ async fn rules_as_json_carry_every_text() {
     assert_eq!(doc["schema_version"], 1);
     let rules = doc["rules"].as_array().unwrap();
     assert_eq!(rules.len(), RULES.len());
+    assert_eq!(
+        doc["retired"].as_array().map(Vec::len),
+        Some(mailcheck::rules::redirects::RETIRED.len())
+    );
     for (json, rule) in rules.iter().zip(RULES) {
         assert_eq!(json["code"], rule.code);
         assert_eq!(json["name"], rule.name);
@@ -65,6 +69,8 @@ async fn rules_as_json_carry_every_text() {
         assert_eq!(json["category"], rule.category.as_str());
         assert_eq!(json["explanation"], rule.explanation);
         assert_eq!(json["remediation"], rule.remediation);
+        assert_eq!(json["since"], rule.since);
+        assert_eq!(json["status"], rule.status.as_str());
         assert!(
             json["reference_url"]
                 .as_str()
@@ -96,6 +102,8 @@ async fn explain_a_rule() {
     assert_eq!(doc["code"], "DMARC002");
     assert_eq!(doc["explanation"], rule.explanation);
     assert_eq!(doc["reference"], rule.reference);
+    assert_eq!(doc["since"], "0.1.0");
+    assert_eq!(doc["status"], "stable");
     assert_eq!(
         doc["reference_url"],
         "https://www.rfc-editor.org/rfc/rfc7489#section-6.3"

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use mailcheck::lab::pki::TestCa;
-use mailcheck::lab::smtp::{Greeting, SmtpSpec, StarttlsFault};
+use mailcheck::lab::smtp::{Greeting, Quirk, SmtpSpec, StarttlsFault};
 
 use crate::smtp::{Scenario, findings, has, host, one_host, reason, tls};
 use crate::support::{all_codes, status};
@@ -186,4 +186,111 @@ async fn legacy_tls_only_is_not_no_tls() {
         r["facts"]["smtp"]["probes"][0]["error"]["kind"],
         "tls-incompatible"
     );
+}
+
+/// The probe's view of the first (only) connection.
+fn probe(r: &serde_json::Value) -> &serde_json::Value {
+    &r["facts"]["smtp"]["probes"][0]
+}
+
+#[tokio::test]
+async fn greeting_one_byte_per_second_is_cut_at_the_timeout() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp90.test", tls(&ca, &["mx.smtp90.test"]));
+    spec.greeting = Greeting::Drip(Duration::from_secs(1));
+    let d = "smtp90.test";
+    let s = Scenario::start(90, d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
+    let (run, doc) = s.audit(&[d], &["--smtp-timeout", "2"]).await;
+    let r = &doc["results"][0];
+    assert_ne!(run.code, 3);
+    assert_eq!(status(r, "TLS001"), "unknown", "not \"no STARTTLS\"");
+    assert_eq!(probe(r)["error"]["stage"], "greeting");
+    assert_eq!(probe(r)["error"]["kind"], "timeout");
+    assert!(
+        reason(r, "TLS001").contains("no greeting"),
+        "{}",
+        reason(r, "TLS001")
+    );
+}
+
+#[tokio::test]
+async fn endless_multi_line_greeting_is_refused_at_the_line_cap() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp91.test", tls(&ca, &["mx.smtp91.test"]));
+    spec.greeting = Greeting::Endless;
+    let (_, r) = one_host(91, spec, &ca).await;
+    assert_eq!(probe(&r)["error"]["stage"], "greeting");
+    assert_eq!(probe(&r)["error"]["kind"], "malformed");
+    let detail = probe(&r)["error"]["detail"].as_str().unwrap();
+    assert!(detail.contains("more than 100 lines"), "{detail}");
+    assert_eq!(status(&r, "TLS001"), "unknown");
+}
+
+#[tokio::test]
+async fn binary_garbage_greeting_is_malformed_and_shown_escaped() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp92.test", None);
+    spec.greeting = Greeting::Garbage;
+    let d = "smtp92.test";
+    let s = Scenario::start(92, d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
+    let (_, doc) = s.audit(&[d], &[]).await;
+    let r = &doc["results"][0];
+    assert_eq!(probe(r)["error"]["kind"], "malformed");
+    assert_eq!(status(r, "TLS001"), "unknown");
+    // The table shows the noise escaped, never raw.
+    let resolver = s.lab.addr().to_string();
+    let mut args = vec!["--resolver", &resolver, "--smtp-timeout", "3"];
+    let probe = s.probe_args();
+    args.extend(probe.iter().map(String::as_str));
+    args.push(d);
+    let run = crate::support::mailcheck(&args).await;
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no raw escape reaches the terminal"
+    );
+    assert!(!run.stdout.contains('\u{9b}'));
+    assert!(!run.stdout.contains('\0'));
+}
+
+#[tokio::test]
+async fn close_in_the_middle_of_the_ehlo_reply() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp93.test", tls(&ca, &["mx.smtp93.test"]));
+    spec.quirk = Some(Quirk::CloseMidEhlo);
+    let (_, r) = one_host(93, spec, &ca).await;
+    assert_eq!(probe(&r)["error"]["stage"], "ehlo");
+    assert_eq!(probe(&r)["error"]["kind"], "closed");
+    assert_eq!(
+        status(&r, "TLS001"),
+        "unknown",
+        "it never said whether it offers STARTTLS"
+    );
+}
+
+#[tokio::test]
+async fn tls_handshake_answered_with_garbage() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp94.test", tls(&ca, &["mx.smtp94.test"]));
+    spec.fault = Some(StarttlsFault::HandshakeGarbage);
+    let (s, r) = one_host(94, spec, &ca).await;
+    assert!(has(&r, "TLS002"), "{:?}", all_codes(&r));
+    assert_eq!(probe(&r)["error"]["stage"], "handshake");
+    assert_eq!(status(&r, "TLS001"), "pass", "STARTTLS was offered");
+    assert_eq!(s.listener("mx.").handshakes(), 0);
+}
+
+#[tokio::test]
+async fn a_server_that_stays_after_quit_does_not_hold_the_probe() {
+    let ca = TestCa::root("Lab Root");
+    let mut spec = SmtpSpec::new("mx.smtp95.test", tls(&ca, &["mx.smtp95.test"]));
+    spec.quirk = Some(Quirk::LingerAfterQuit);
+    let d = "smtp95.test";
+    let s = Scenario::start(95, d, vec![host("mx", 1, Some(spec))], ca.pem()).await;
+    // Scenario::audit bounds the run; a probe waiting on the silent server would exceed it.
+    let (_, doc) = s.audit(&[d], &["--smtp-timeout", "5"]).await;
+    let r = &doc["results"][0];
+    assert_eq!(status(r, "TLS001"), "pass");
+    assert!(probe(r)["error"].is_null(), "{}", probe(r)["error"]);
+    assert!(probe(r)["tls"]["version"].is_string());
+    assert_eq!(s.listener("mx.").handshakes(), 1);
 }

@@ -3,20 +3,27 @@
 
 mod bimi;
 mod bulk;
+mod bulk_io;
 mod catalogue;
 mod certs;
 mod cli;
 mod demo;
+mod diff;
 mod dkim;
 mod dns;
 mod dnsbl;
 mod faults;
 mod findings;
+mod fuzz;
+mod help;
+mod hostile;
 mod json;
 mod oracle;
+mod politeness;
 mod ptr;
 mod rfc7208;
 mod rules;
+mod schema;
 mod selection;
 mod smtp;
 mod spf_command;

@@ -32,6 +32,7 @@ pub fn dns_only_services() -> Services {
             },
             roots: Arc::new(rustls::RootCertStore::empty()),
             trust: TrustSource::Webpki,
+            per_host: 2,
         }),
         dnsbl: DnsblSettings::default(),
         dkim: DkimSettings::default(),

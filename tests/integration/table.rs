@@ -168,3 +168,34 @@ async fn ascii_markers_without_a_utf8_locale() {
         "one character for one: the columns stay aligned"
     );
 }
+
+/// With colour on, our markers are painted and remote text is still escaped: the two never
+/// mix (a marker once went through the sanitiser and printed as `\u{1b}[35m?`).
+#[tokio::test]
+async fn colour_paints_markers_and_escapes_only_remote_text() {
+    use mailcheck::report::{Document, Render, Table, TableOptions};
+    let lab = lab().await;
+    let (_, doc) =
+        crate::support::audit_json(&lab, &["dmarcservfail.test", "broken.test"], &[]).await;
+    let doc: Document = serde_json::from_value(doc).unwrap();
+    let mut out = Vec::new();
+    Table(TableOptions {
+        width: 80,
+        color: true,
+        ascii: false,
+        exit: None,
+    })
+    .render(&doc, &mut out)
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains('\u{1b}'), "colour is on");
+    assert!(!text.contains("\\u{1b}"), "no escaped escape: {text}");
+    let dmarc = text
+        .lines()
+        .find(|l| l.starts_with("  DMARC ") && l.contains("SERVFAIL"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        dmarc.contains("\u{1b}["),
+        "the ? marker is painted: {dmarc:?}"
+    );
+}

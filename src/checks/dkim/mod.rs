@@ -72,7 +72,7 @@ impl Default for DkimSettings {
 }
 
 /// What was found at the DKIM names of a domain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DkimFacts {
     /// `_domainkey.<domain>` (TXT): NXDOMAIN suggests no selector exists below it.
     pub domainkey: Lookup<Vec<Txt>>,
@@ -81,7 +81,7 @@ pub struct DkimFacts {
 }
 
 /// Where a selector came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SelectorSource {
     /// The built-in list, with the provider known to use it.
@@ -91,7 +91,7 @@ pub enum SelectorSource {
 }
 
 /// One selector: its TXT lookup, the CNAME behind an empty answer, and the keys parsed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SelectorFacts {
     pub selector: String,
     /// `<selector>._domainkey.<domain>`.
@@ -106,7 +106,7 @@ pub struct SelectorFacts {
 }
 
 /// One TXT record at a selector.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeyFacts {
     pub text: String,
     pub parsed: Result<KeyRecord, String>,
@@ -186,9 +186,9 @@ pub async fn gather(dns: &Dns, settings: &DkimSettings, domain: &Domain) -> Dkim
         selectors
     } else {
         join_all(selectors.into_iter().map(|mut s| async move {
-            if s.lookup.is_absent() {
-                s.cname = Some(dns.cname(&s.name).await);
-            }
+            let (lookup, cname) = dns.check_absence(&s.name, s.lookup).await;
+            s.lookup = lookup;
+            s.cname = cname;
             s
         }))
         .await

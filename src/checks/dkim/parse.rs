@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use x509_parser::prelude::FromDer as _;
 
 /// A DKIM key record, read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeyRecord {
     /// `v=`, when published (it is optional, but must then be first and `DKIM1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,7 @@ use crate::dns::{Dns, Lookup, Mx, Txt};
 use crate::domain::Domain;
 
 /// The DMARC facts of a domain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DmarcFacts {
     /// The name queried: `_dmarc.<domain>`.
     pub name: String,
@@ -33,7 +33,7 @@ pub struct DmarcFacts {
 }
 
 /// One name of the tree walk.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub domain: String,
     pub lookup: Lookup<Vec<Txt>>,
@@ -41,7 +41,7 @@ pub struct Step {
 }
 
 /// One DMARC record: its text and what the parser made of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DmarcRecord {
     pub text: String,
     /// The tags in published order, or why the record cannot be read.
@@ -49,7 +49,7 @@ pub struct DmarcRecord {
 }
 
 /// A domain that receives reports, and whether it can.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportDestination {
     /// The `rua`/`ruf` tag and URI, as published.
     pub tag: String,
@@ -119,12 +119,8 @@ pub async fn gather(dns: &Dns, domain: &Domain) -> DmarcFacts {
             }
         }))
     );
+    let (lookup, cname) = dns.check_absence(&name, lookup).await;
     let records = claims(&lookup);
-    let cname = if lookup.is_absent() {
-        Some(dns.cname(&name).await)
-    } else {
-        None
-    };
     let discovery = walk::discover(domain.as_str(), &records, &walked);
     let reports = report_destinations(dns, &discovery, &records, &walked).await;
     DmarcFacts {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A `name=value` pair, the name lower-cased, the value trimmed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tag {
     pub name: String,
     pub value: String,
@@ -66,7 +66,9 @@ pub fn parse(text: &str) -> Result<Vec<Tag>, ParseError> {
 }
 
 /// The `p=`, `sp=` and `np=` values, weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     None,
@@ -122,7 +124,7 @@ pub fn value_problem(tag: &Tag) -> Option<String> {
 }
 
 /// One URI of `rua=` or `ruf=`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportUri {
     pub uri: String,
     /// The mailbox's domain, lower case, for `mailto:` URIs.

@@ -21,7 +21,7 @@ pub fn ancestors(domain: &str) -> Vec<String> {
 }
 
 /// What the walk found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Discovery {
     /// Where the applicable record is (RFC 9989): the domain itself or the nearest ancestor with
     /// exactly one valid record. Several records at one name are skipped.

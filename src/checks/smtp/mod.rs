@@ -1,6 +1,7 @@
 //! The SMTP/STARTTLS probe of every MX address (RFC 5321, RFC 3207).
 //!
-//! One connection per (address, MX name) per run, shared by every domain that needs it. The probe
+//! One connection per (address, MX name) per run, shared by every domain that needs it, and at
+//! most `--per-host-connections` open at once to one address. The probe
 //! behaves as real servers expect of a polite client: it says nothing before the final `220 `
 //! greeting line, waits patiently for it (some servers delay on purpose), sends `EHLO` with our
 //! own name, upgrades with `STARTTLS` when offered, says `EHLO` again over TLS and uses only what
@@ -21,12 +22,33 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 pub use cert::CertFacts;
 pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots};
 
 use crate::net::{AddressClass, Policy};
+
+/// The reply reader and certificate reader, reached with raw bytes by the fuzz targets
+/// (`crate::fuzzing`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use futures_util::FutureExt as _;
+
+    /// Reads one reply from `bytes` as if a server had sent them.
+    pub fn reply(bytes: &[u8]) -> Option<super::Reply> {
+        let mut r = tokio::io::BufReader::new(bytes);
+        // Reading from memory never waits, so the future is ready on its first poll.
+        super::session::read_reply(&mut r)
+            .now_or_never()
+            .expect("reading from memory never pends")
+            .ok()
+    }
+
+    pub fn cert(der: &[u8]) -> Option<super::CertFacts> {
+        super::CertFacts::parse(der)
+    }
+}
 
 /// How to probe, for the whole run.
 #[derive(Clone, Debug)]
@@ -43,10 +65,14 @@ pub struct SmtpSettings {
     /// The trust anchors certificates are checked against.
     pub roots: Arc<rustls::RootCertStore>,
     pub trust: TrustSource,
+    /// At most this many connections at once to one address (`--per-host-connections`): many
+    /// MX names of one provider often share addresses, and a polite client does not open a
+    /// dozen sessions to one server at once.
+    pub per_host: usize,
 }
 
 /// What probing found for one domain, or why nothing was probed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SmtpFacts {
     /// `false` when the probe was switched off (`--no-smtp`).
     pub enabled: bool,
@@ -58,7 +84,7 @@ pub struct SmtpFacts {
 }
 
 /// One connection attempt to one address of one MX host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Probe {
     /// The MX host name: SNI and the certificate name check use it.
     pub host: String,
@@ -95,7 +121,7 @@ pub struct Probe {
 }
 
 /// One SMTP reply: its code and the text of each line (RFC 5321 §4.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reply {
     pub code: u16,
     pub lines: Vec<String>,
@@ -124,7 +150,7 @@ impl Reply {
 }
 
 /// The stage a probe was at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Connect,
@@ -136,7 +162,7 @@ pub enum Stage {
 }
 
 /// What went wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -161,7 +187,7 @@ pub enum ErrorKind {
 }
 
 /// Where and why a probe stopped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProbeError {
     pub stage: Stage,
     pub kind: ErrorKind,
@@ -185,10 +211,12 @@ impl Probe {
 
 type Slot = Arc<OnceCell<Probe>>;
 
-/// Runs probes, at most one per (address, MX name) per run.
+/// Runs probes, at most one per (address, MX name) per run, and at most
+/// [`SmtpSettings::per_host`] at once per address.
 pub struct Prober {
     settings: SmtpSettings,
     cache: Mutex<HashMap<(IpAddr, String), Slot>>,
+    gates: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
 }
 
 impl Prober {
@@ -196,7 +224,40 @@ impl Prober {
         Self {
             settings,
             cache: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The connection slots of one address.
+    fn gate(&self, ip: IpAddr) -> Arc<Semaphore> {
+        let mut gates = self.gates.lock().expect("probe gate lock");
+        Arc::clone(
+            gates
+                .entry(ip)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_host.max(1)))),
+        )
+    }
+
+    /// One session, once a connection slot to the address is free (or the deadline passed).
+    async fn session(&self, host: &str, ip: IpAddr, deadline: Instant) -> Probe {
+        if self.settings.policy.permits(ip).is_err() {
+            return session::run(&self.settings, host, ip, deadline).await;
+        }
+        let gate = self.gate(ip);
+        let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline.into(), gate.acquire_owned()).await
+        else {
+            let mut p = session::blank(host, ip);
+            p.error = Some(ProbeError {
+                stage: Stage::Connect,
+                kind: ErrorKind::Timeout,
+                detail: format!(
+                    "the deadline passed while waiting for one of the {} connection slots to {ip}",
+                    self.settings.per_host
+                ),
+            });
+            return p;
+        };
+        session::run(&self.settings, host, ip, deadline).await
     }
 
     pub fn settings(&self) -> &SmtpSettings {
@@ -231,7 +292,7 @@ impl Prober {
             let mut cache = self.cache.lock().expect("probe cache lock");
             Arc::clone(cache.entry(key).or_default())
         };
-        slot.get_or_init(|| session::run(&self.settings, host, ip, deadline))
+        slot.get_or_init(|| self.session(host, ip, deadline))
             .await
             .clone()
     }

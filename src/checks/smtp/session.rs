@@ -173,8 +173,9 @@ fn millis(since: Instant) -> u64 {
 }
 
 /// Probes one address for one MX name. Never fails: what happened is in the [`Probe`].
-pub(super) async fn run(s: &SmtpSettings, host: &str, ip: IpAddr, deadline: Instant) -> Probe {
-    let mut p = Probe {
+/// A probe that has not started: nothing learnt yet.
+pub(super) fn blank(host: &str, ip: IpAddr) -> Probe {
+    Probe {
         host: host.to_owned(),
         ip,
         started: SystemTime::now()
@@ -190,7 +191,11 @@ pub(super) async fn run(s: &SmtpSettings, host: &str, ip: IpAddr, deadline: Inst
         ehlo_tls: None,
         extensions: Vec::new(),
         error: None,
-    };
+    }
+}
+
+pub(super) async fn run(s: &SmtpSettings, host: &str, ip: IpAddr, deadline: Instant) -> Probe {
+    let mut p = blank(host, ip);
     if let Err(class) = s.policy.permits(ip) {
         p.skipped = Some(class);
         return p;

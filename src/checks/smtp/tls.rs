@@ -25,13 +25,15 @@ use super::session::StageError;
 use super::{ErrorKind, SmtpSettings};
 
 /// Where the trust anchors come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TrustSource {
     /// Mozilla's root program, bundled (webpki-roots): the same answer on every machine.
     Webpki,
     /// The operating system's store (honours `SSL_CERT_FILE` and `SSL_CERT_DIR`).
     System,
+    /// `mailcheck demo`'s own CA, made for the run and trusted by it alone.
+    Demo,
 }
 
 /// Why trust anchors could not be loaded.
@@ -49,6 +51,8 @@ pub fn load_roots(source: TrustSource, ca_files: &[&Path]) -> Result<RootCertSto
     let mut roots = RootCertStore::empty();
     match source {
         TrustSource::Webpki => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        // The demo adds its CA itself; only `--ca-file` anchors join it.
+        TrustSource::Demo => {}
         TrustSource::System => {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = roots.add_parsable_certificates(found.certs);
@@ -81,7 +85,7 @@ pub fn load_roots(source: TrustSource, ca_files: &[&Path]) -> Result<RootCertSto
 }
 
 /// What the TLS handshake showed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TlsFacts {
     /// `TLSv1_3`, `TLSv1_2`; absent when the handshake failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,7 +107,7 @@ pub struct TlsFacts {
 }
 
 /// The trust check's result, as rustls' `WebPKI` verifier gave it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum CertVerdict {
     Trusted,

@@ -15,7 +15,7 @@ use crate::dns::{Dns, Lookup, Txt};
 use crate::domain::Domain;
 
 /// SPF facts beyond the domain's TXT records (which `Facts::txt` holds).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SpfFacts {
     /// The include tree from the domain's SPF record.
     pub tree: tree::Node,
@@ -29,7 +29,7 @@ pub struct SpfFacts {
 }
 
 /// A name and its TXT records.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Target {
     pub name: String,
     pub txt: Lookup<Vec<Txt>>,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::macros::{self, MacroString};
 
 /// `+`, `-`, `~`, `?` (§4.6.2); `+` when omitted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Qualifier {
     Pass,
@@ -31,7 +31,7 @@ impl Qualifier {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Mechanism {
     All,
@@ -78,7 +78,7 @@ impl Mechanism {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Modifier {
     Redirect {
@@ -94,7 +94,7 @@ pub enum Modifier {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Term {
     Directive {
@@ -105,7 +105,7 @@ pub enum Term {
 }
 
 /// One term with where it stands in the record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Located {
     pub text: String,
     /// Byte offset in the record.
@@ -113,7 +113,7 @@ pub struct Located {
     pub term: Term,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     pub terms: Vec<Located>,
 }
@@ -151,7 +151,9 @@ impl Record {
 }
 
 /// The first term that breaks the grammar.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, schemars::JsonSchema,
+)]
 #[error("{reason} (term {term:?} at byte {position})")]
 pub struct SyntaxError {
     pub term: String,

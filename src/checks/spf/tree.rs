@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 12;
 const MAX_NODES: usize = 60;
 
 /// One SPF record in the tree.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Node {
     pub domain: String,
     #[serde(flatten)]
@@ -37,7 +37,7 @@ pub struct Node {
     pub total_voids: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum NodeState {
     /// One SPF record, parsed.
@@ -60,7 +60,7 @@ pub enum NodeState {
 }
 
 /// A DNS-querying term and what its lookup found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TermFact {
     pub term: String,
     pub outcome: TermOutcome,
@@ -69,7 +69,7 @@ pub struct TermFact {
     pub child: Option<Box<Node>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TermOutcome {
     /// The lookup found this many records (addresses, MX names, or an SPF record).

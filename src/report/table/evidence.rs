@@ -90,36 +90,44 @@ impl Table {
     pub(super) fn records(&self, r: &DomainReport, out: &mut String) {
         let f = &r.facts;
         let _ = writeln!(out, "{}", self.bold("Records"));
-        let spf: Vec<String> = match &f.txt {
+        let spf: Vec<Line> = match &f.txt {
             Lookup::Found { records, .. } => crate::checks::spf::records(records)
                 .iter()
-                .map(|t| t.text())
+                .map(|t| Line::Text(t.text()))
                 .collect(),
-            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
+            Lookup::Failed(e) => vec![Line::failed(e)],
             Lookup::NxDomain | Lookup::NoData => Vec::new(),
         };
         self.record_lines(out, "SPF", &spf);
         if let NodeState::Record { .. } = f.spf.tree.state {
             self.spf_tree(out, &f.spf.tree);
         }
-        let mut dmarc: Vec<String> = match &f.dmarc.lookup {
-            Lookup::Failed(e) => vec![format!("{} the TXT lookup {e}", self.mark(Mark::Unknown))],
-            _ => f.dmarc.records.iter().map(|d| d.text.clone()).collect(),
+        let mut dmarc: Vec<Line> = match &f.dmarc.lookup {
+            Lookup::Failed(e) => vec![Line::failed(e)],
+            _ => f
+                .dmarc
+                .records
+                .iter()
+                .map(|d| Line::Text(d.text.clone()))
+                .collect(),
         };
         if let Lookup::Found { cnames, .. } = &f.dmarc.lookup
             && let Some(last) = cnames.last()
         {
-            dmarc.push(format!(
+            dmarc.push(Line::Text(format!(
                 "(through CNAME {} → {})",
                 cnames[0].name, last.target
-            ));
+            )));
         }
         if f.dmarc.records.is_empty()
             && let Some(at) = f.dmarc.discovery.policy_domain.as_deref()
             && let Some(step) = f.dmarc.walk.iter().find(|s| s.domain == at)
             && let [record] = step.records.as_slice()
         {
-            dmarc.push(format!("(inherited from _dmarc.{at}) {}", record.text));
+            dmarc.push(Line::Text(format!(
+                "(inherited from _dmarc.{at}) {}",
+                record.text
+            )));
         }
         self.record_lines(out, "DMARC", &dmarc);
         self.dkim_line(out, r);
@@ -128,19 +136,26 @@ impl Table {
             ("TLS-RPT", &f.tls_rpt),
             ("BIMI", &f.bimi.record),
         ] {
-            let mut lines: Vec<String> = match &p.lookup {
-                Lookup::Failed(e) => vec![format!("? the TXT lookup {e}")],
-                _ => p.records.iter().map(|d| d.text.clone()).collect(),
+            let mut lines: Vec<Line> = match &p.lookup {
+                Lookup::Failed(e) => vec![Line::failed(e)],
+                _ => p
+                    .records
+                    .iter()
+                    .map(|d| Line::Text(d.text.clone()))
+                    .collect(),
             };
             if let Some(t) = p.dangling() {
-                lines.push(format!(
+                lines.push(Line::Text(format!(
                     "{} is a CNAME to {t}, which does not exist",
                     p.name
-                ));
+                )));
             }
             if let Lookup::Found { cnames, .. } = &p.lookup {
                 for c in cnames {
-                    lines.push(format!("(through the CNAME {} → {})", c.name, c.target));
+                    lines.push(Line::Text(format!(
+                        "(through the CNAME {} → {})",
+                        c.name, c.target
+                    )));
                 }
             }
             self.record_lines(out, label, &lines);
@@ -217,7 +232,7 @@ impl Table {
         self.wrap(out, "  DKIM    ", 10, &parts.join(" · "));
     }
 
-    fn record_lines(&self, out: &mut String, label: &str, values: &[String]) {
+    fn record_lines(&self, out: &mut String, label: &str, values: &[Line]) {
         if values.is_empty() {
             let _ = writeln!(out, "  {label:<7} {}", self.dim("none published"));
         }
@@ -227,7 +242,26 @@ impl Table {
             } else {
                 " ".repeat(10)
             };
-            self.wrap(out, &lead, 10, &sanitize(v));
+            // Remote text is sanitised here; the marker is ours, painted after.
+            let text = match v {
+                Line::Text(t) => sanitize(t).into_owned(),
+                Line::Unknown(t) => format!("{} {}", self.mark(Mark::Unknown), sanitize(t)),
+            };
+            self.wrap(out, &lead, 10, &text);
         }
+    }
+}
+
+/// One line of the records section.
+enum Line {
+    /// A record as published, or a note about it (remote text inside).
+    Text(String),
+    /// Could not tell: shown after the `?` marker.
+    Unknown(String),
+}
+
+impl Line {
+    fn failed(e: &crate::dns::DnsFailure) -> Self {
+        Self::Unknown(format!("the TXT lookup failed: {e}"))
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use comfy_table::{ContentArrangement, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Width, presets};
 
 use super::{Mark, Table};
 use crate::checks::mx::HostAddresses;
@@ -58,16 +58,25 @@ impl Table {
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(u16::try_from(self.0.width.saturating_sub(1)).unwrap_or(u16::MAX))
             .set_header(vec![
-                "pref",
-                "host",
-                "address",
-                "reverse DNS",
-                "TLS",
-                "expires",
-                "lists",
+                "pref", "host", "address", "PTR", "TLS", "expires", "lists",
             ]);
+        // Short cells never wrap: comfy-table would rather split `mx.example.test` or `none ⚠`
+        // than narrow a column with room to spare. Addresses and PTR names may still wrap.
+        let mut floor = [0usize; 7];
+        for row in &rows {
+            for (i, cell) in row.iter().enumerate() {
+                floor[i] = floor[i].max(textwrap::core::display_width(cell));
+            }
+        }
         for row in rows {
             t.add_row(row.to_vec());
+        }
+        for i in [0, 1, 4, 5, 6] {
+            if let Some(column) = t.column_mut(i) {
+                // The constraint counts the padding too (one column each side).
+                let width = u16::try_from(floor[i].min(30) + 2).unwrap_or(32);
+                column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
+            }
         }
         let _ = writeln!(out, "{}", self.bold("MX hosts"));
         for line in t.lines() {
@@ -95,7 +104,8 @@ impl Table {
             let note = match (h.a.failure(), h.aaaa.failure()) {
                 (Some(e), _) | (_, Some(e)) => format!("{} lookup {e}", self.mark(Mark::Unknown)),
                 _ if matches!(h.a, Lookup::NxDomain) => {
-                    format!("{} does not exist", self.mark(Mark::Error))
+                    // Short enough for the address column at 80 columns.
+                    format!("{} NXDOMAIN", self.mark(Mark::Error))
                 }
                 _ => format!("{} no address", self.mark(Mark::Error)),
             };

@@ -11,6 +11,7 @@ use anstyle::{AnsiColor, Style};
 
 mod evidence;
 mod hosts;
+mod todo;
 
 use super::{Document, DomainReport, Render, sanitize};
 use crate::exit::ExitStatus;
@@ -153,7 +154,12 @@ impl Table {
         let pad = " ".repeat(indent);
         // Prose stays readable on wide terminals: lines of at most 100 columns.
         let width = self.0.width.clamp(indent + 20, 100.max(indent + 20));
-        let opts = textwrap::Options::new(width - indent).break_words(true);
+        // Break at spaces only: a hyphen inside a date, a host name or an option is not a
+        // place to split (`2026-` / `11-24` reads as two things). Only a word longer than the
+        // line is cut.
+        let opts = textwrap::Options::new(width - indent)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .break_words(true);
         for (i, line) in textwrap::wrap(text, opts).iter().enumerate() {
             let lead = if i == 0 { first } else { pad.as_str() };
             let _ = writeln!(out, "{lead}{line}");
@@ -343,30 +349,23 @@ impl Table {
             }
             self.wrap(out, pad, TEXT_COL, &format!("Fix: {}", f.remediation));
         }
-        // The exact record (JSON's `fix` holds it on one line, for copying).
-        for line in f.fix.iter().flat_map(|x| x.lines()) {
-            self.wrap(out, pad, TEXT_COL, &format!("Publish: {}", sanitize(line)));
-        }
-        self.wrap(out, pad, TEXT_COL, &self.dim(&f.reference));
-    }
-
-    fn to_do(&self, r: &DomainReport, out: &mut String) {
-        let mut seen: Vec<&str> = Vec::new();
-        for f in r.findings.iter().filter(|f| f.severity > Severity::Info) {
-            if !seen.contains(&f.code.as_str()) {
-                seen.push(&f.code);
+        // The exact record, near the left margin so it fits on one line where it can (JSON's
+        // `fix` always holds it on one line, for copying).
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "{pad}Publish:");
+            // The whole width, not the 100 columns of prose: a record is copied, not read.
+            let opts = textwrap::Options::new(self.0.width.max(40))
+                .initial_indent("  ")
+                .subsequent_indent("    ")
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+                .break_words(true);
+            for line in fix.lines() {
+                for part in textwrap::wrap(&sanitize(line), &opts) {
+                    let _ = writeln!(out, "{part}");
+                }
             }
         }
-        if seen.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "{}", self.bold("To fix, most impact first"));
-        for (i, code) in seen.iter().enumerate() {
-            let title = rules::find(code).map_or("", |r| r.title);
-            let lead = format!("  {:>2}. {code:<9}", i + 1);
-            self.wrap(out, &lead, 15, title);
-        }
-        out.push('\n');
+        self.wrap(out, pad, TEXT_COL, &self.dim(&f.reference));
     }
 }
 

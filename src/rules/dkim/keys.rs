@@ -18,13 +18,12 @@ pub static DKIM_INVALID: Rule = Rule {
         of the SubjectPublicKeyInfo>`, each tag once, split into strings of at most 255 bytes \
         without changing the text.",
     reference: "RFC 6376 §3.6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_invalid,
 };
 
 fn dkim_invalid(f: &Facts) -> Outcome {
-    if f.dkim.found().next().is_none() {
-        return Outcome::NotApplicable;
-    }
     let mut v = Vec::new();
     for s in f.dkim.found() {
         for k in &s.keys {
@@ -38,7 +37,7 @@ fn dkim_invalid(f: &Facts) -> Outcome {
             }
         }
     }
-    Outcome::of(v)
+    super::judged(f, v)
 }
 
 pub static DKIM_KEY_WEAK: Rule = Rule {
@@ -53,6 +52,8 @@ pub static DKIM_KEY_WEAK: Rule = Rule {
     remediation: "Generate a 2048-bit RSA key at the signer, publish it under a new selector, \
         switch signing to it, then revoke the old selector (publish it with an empty p=).",
     reference: "RFC 8301 §3.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| match k.bits {
             Some(b) if k.key_type == "rsa" && b < 1024 => {
@@ -75,6 +76,8 @@ pub static DKIM_KEY_1024: Rule = Rule {
     remediation: "Generate a 2048-bit RSA key, publish it under a new selector, move signing to \
         it, then revoke the old selector with an empty p=.",
     reference: "RFC 8301 §3.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| match k.bits {
             Some(b) if k.key_type == "rsa" && (1024..2048).contains(&b) => {
@@ -95,6 +98,8 @@ pub static DKIM_KEY_HUGE: Rule = Rule {
         larger ones, and their signatures then fail.",
     remediation: "Use a 2048-bit (or at most 4096-bit) RSA key under a new selector.",
     reference: "RFC 8301 §3.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| match k.bits {
             Some(b) if k.key_type == "rsa" && b > 4096 => {
@@ -117,13 +122,15 @@ pub static DKIM_ED25519_ONLY: Rule = Rule {
     remediation: "Sign with an RSA key too (dual signing), published under its own selector, \
         e.g. `rsa2048._domainkey.example.com. TXT \"v=DKIM1; k=rsa; p=<key>\"`.",
     reference: "RFC 8463 §1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_ed25519_only,
 };
 
 fn dkim_ed25519_only(f: &Facts) -> Outcome {
     let usable: Vec<_> = super::parsed(f).filter(|(_, k)| !k.revoked).collect();
     if usable.is_empty() {
-        return Outcome::NotApplicable;
+        return super::judged(f, Vec::new());
     }
     if usable.iter().all(|(_, k)| k.key_type == "ed25519") {
         let names: Vec<&str> = usable.iter().map(|(s, _)| s.name.as_str()).collect();
@@ -136,6 +143,7 @@ fn dkim_ed25519_only(f: &Facts) -> Outcome {
             ),
         )]);
     }
+    // An RSA key was found: whatever failed elsewhere, the domain is not ed25519-only.
     Outcome::Pass
 }
 
@@ -149,6 +157,8 @@ pub static DKIM_REVOKED: Rule = Rule {
         right way to retire a selector; if mail is still signed with it, it fails DKIM.",
     remediation: "Nothing, if the selector is retired. Otherwise publish the current public key.",
     reference: "RFC 6376 §3.6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| {
             k.revoked
@@ -167,6 +177,8 @@ pub static DKIM_TESTING: Rule = Rule {
         verifies or not, so DKIM gives the domain no protection with this key.",
     remediation: "Remove t=y from the key record once signing works.",
     reference: "RFC 6376 §3.6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| {
             k.flags
@@ -187,6 +199,8 @@ pub static DKIM_SHA1_ONLY: Rule = Rule {
         can only make signatures that verifiers reject.",
     remediation: "Remove the h= tag (or set h=sha256) and sign with rsa-sha256.",
     reference: "RFC 8301 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| match &k.hashes {
             Some(h) if !h.is_empty() && h.iter().all(|h| h == "sha1") => {
@@ -207,6 +221,8 @@ pub static DKIM_NO_SUBDOMAINS: Rule = Rule {
         signatures whose i= names a subdomain fail with this key.",
     remediation: "Nothing, if no signer uses a subdomain in i=. Otherwise remove the s flag.",
     reference: "RFC 6376 §3.6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| {
             k.flags
@@ -227,6 +243,8 @@ pub static DKIM_SERVICE: Rule = Rule {
         verifiers of email must not use the key, and signatures with it fail.",
     remediation: "Remove the s= tag, or set s=email.",
     reference: "RFC 6376 §3.6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| match &k.services {
             Some(v) if !v.iter().any(|t| t == "*" || t == "email") => {
@@ -247,11 +265,11 @@ pub static DKIM_MULTIPLE: Rule = Rule {
         key is checked is a matter of chance, so signatures fail intermittently.",
     remediation: "Keep exactly one key record per selector; use a new selector for a new key.",
     reference: "RFC 6376 §3.6.2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
-        if f.dkim.found().next().is_none() {
-            return Outcome::NotApplicable;
-        }
-        Outcome::of(
+        super::judged(
+            f,
             f.dkim
                 .found()
                 .filter(|s| s.keys.len() > 1)
@@ -276,6 +294,8 @@ pub static DKIM_KEY_TYPE: Rule = Rule {
         so signatures with this selector fail.",
     remediation: "Publish k=rsa (or k=ed25519 with an ed25519 key, alongside an RSA one).",
     reference: "RFC 8463 §4.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: |f| {
         with_keys(f, |s, k| {
             (!matches!(k.key_type.as_str(), "rsa" | "ed25519"))

@@ -21,19 +21,36 @@ pub(super) fn parsed(f: &Facts) -> impl Iterator<Item = (&SelectorFacts, &KeyRec
     })
 }
 
-/// Not applicable when no key was found at all; otherwise the check over the parsed keys.
+/// The check over the parsed keys, through [`judged`].
 pub(super) fn with_keys(
     f: &Facts,
     check: impl Fn(&SelectorFacts, &KeyRecord) -> Option<String>,
 ) -> Outcome {
-    if f.dkim.found().next().is_none() {
-        return Outcome::NotApplicable;
-    }
-    Outcome::of(
+    judged(
+        f,
         parsed(f)
             .filter_map(|(s, k)| check(s, k).map(|m| Violation::at(&s.name, m)))
             .collect(),
     )
+}
+
+/// A key check's outcome: its violations if any; otherwise unknown when a selector lookup
+/// failed (the key there could be the one at fault), not applicable when no key was found,
+/// and a pass only when every selector answered.
+pub(super) fn judged(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    if !violations.is_empty() {
+        return Outcome::Fail(violations);
+    }
+    match f
+        .dkim
+        .selectors
+        .iter()
+        .find_map(|s| s.lookup.failure().map(|e| (s, e)))
+    {
+        Some((s, e)) => Outcome::unknown(&format!("TXT {}", s.name), e),
+        None if f.dkim.found().next().is_none() => Outcome::NotApplicable,
+        None => Outcome::Pass,
+    }
 }
 
 pub static DKIM_NOT_FOUND: Rule = Rule {
@@ -52,6 +69,8 @@ pub static DKIM_NOT_FOUND: Rule = Rule {
         signs nothing, turn DKIM signing on at the mail provider and publish the key it gives \
         at `<selector>._domainkey.<domain>`.",
     reference: "RFC 6376 §3.6.2.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_not_found,
 };
 
@@ -112,6 +131,8 @@ pub static DKIM_SELECTOR_MISSING: Rule = Rule {
         `s1._domainkey.example.com. TXT \"v=DKIM1; k=rsa; p=<base64 key>\"`, or check the \
         selector's spelling in a DKIM-Signature header (its s= tag).",
     reference: "RFC 6376 §6.1.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_selector_missing,
 };
 
@@ -157,11 +178,14 @@ pub static DKIM_CNAME_DANGLING: Rule = Rule {
     remediation: "Finish the provider's DKIM setup so the target exists, or delete the CNAME if \
         the selector is no longer used.",
     reference: "RFC 6376 §3.6.2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_cname_dangling,
 };
 
 fn dkim_cname_dangling(f: &Facts) -> Outcome {
-    Outcome::of(
+    delegations(
+        f,
         f.dkim
             .selectors
             .iter()
@@ -179,6 +203,22 @@ fn dkim_cname_dangling(f: &Facts) -> Outcome {
             })
             .collect(),
     )
+}
+
+/// A check over CNAME delegations: its violations, or unknown when a selector's TXT or CNAME
+/// lookup failed (the delegation there was never seen), else a pass.
+fn delegations(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    if !violations.is_empty() {
+        return Outcome::Fail(violations);
+    }
+    let failed = f.dkim.selectors.iter().find_map(|s| {
+        let cname = s.cname.as_ref().and_then(Lookup::failure);
+        s.lookup.failure().or(cname).map(|e| (s, e))
+    });
+    match failed {
+        Some((s, e)) => Outcome::unknown(&s.name, e),
+        None => Outcome::Pass,
+    }
 }
 
 fn provider_note(s: &SelectorFacts) -> String {
@@ -202,11 +242,14 @@ pub static DKIM_CNAME_NO_KEY: Rule = Rule {
     remediation: "Complete the DKIM setup at the provider the CNAME points to, or delete the \
         CNAME if the selector is no longer used.",
     reference: "RFC 6376 §3.6.2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dkim_cname_no_key,
 };
 
 fn dkim_cname_no_key(f: &Facts) -> Outcome {
-    Outcome::of(
+    delegations(
+        f,
         f.dkim
             .selectors
             .iter()

@@ -96,6 +96,8 @@ pub static DMARC_MISSING: Rule = Rule {
         `_dmarc.example.com. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com\"`, \
         then move to p=quarantine and p=reject once the reports show only your own mail.",
     reference: "RFC 7489 §6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_missing,
 };
 
@@ -143,6 +145,8 @@ pub static DMARC_POLICY_NONE: Rule = Rule {
     remediation: "Once the aggregate (rua) reports show that all of your own mail passes, move \
         to `p=quarantine`, then `p=reject`.",
     reference: "RFC 7489 §6.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_policy_none,
 };
 
@@ -198,6 +202,8 @@ pub static DMARC_MULTIPLE: Rule = Rule {
     remediation: "Keep exactly one TXT record starting with `v=DMARC1` at `_dmarc.<domain>`, \
         merging the tags you need into it.",
     reference: "RFC 7489 §6.6.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_multiple,
 };
 
@@ -230,6 +236,8 @@ pub static DMARC_INVALID: Rule = Rule {
     remediation: "Rewrite the record as `v=DMARC1; p=<none|quarantine|reject>; \
         rua=mailto:<address>`, with tags separated by semicolons.",
     reference: "RFC 7489 §6.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_invalid,
 };
 

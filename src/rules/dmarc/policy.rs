@@ -20,6 +20,8 @@ pub static DMARC_NO_POLICY_TAG: Rule = Rule {
     remediation: "Add the policy explicitly, e.g. `p=none` while monitoring, then `p=quarantine` \
         and `p=reject`.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_no_policy_tag,
 };
 
@@ -52,6 +54,8 @@ pub static DMARC_PCT_PARTIAL: Rule = Rule {
         more leniently (quarantine as none, reject as quarantine), so spoofed mail gets through.",
     remediation: "Remove pct= (or set pct=100) once the policy is safe for all your mail.",
     reference: "RFC 7489 §6.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_pct_partial,
 };
 
@@ -79,6 +83,8 @@ pub static DMARC_SUBDOMAIN_WEAKER: Rule = Rule {
         convincing and are not protected.",
     remediation: "Remove sp= and np= (they default to p=), or raise them to match p=.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_subdomain_weaker,
 };
 
@@ -113,6 +119,8 @@ pub static DMARC_TESTING: Rule = Rule {
         it: a reject is treated as quarantine and a quarantine as none.",
     remediation: "Remove t=y once the reports show your own mail passing.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_testing,
 };
 
@@ -141,6 +149,8 @@ pub static DMARC_INHERITED: Rule = Rule {
     remediation: "Nothing to fix if the parent's policy is what you want; publish a record at \
         `_dmarc.<domain>` to set this domain's own policy.",
     reference: "RFC 9989 §4.10",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_inherited,
 };
 
@@ -172,6 +182,8 @@ pub static DMARC_ORG_DISAGREEMENT: Rule = Rule {
     remediation: "Publish the record at the domain itself, or add psd= tags so the tree walk \
         ends where the public suffix list does.",
     reference: "RFC 9989 §4.10",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_org_disagreement,
 };
 
@@ -216,6 +228,8 @@ pub static DMARC_PARKED_WEAK: Rule = Rule {
         `v=spf1 -all` and `p=reject` tell every receiver to refuse mail claiming to come from it.",
     remediation: "Publish both records quoted in the finding.",
     reference: "https://www.m3aawg.org/sites/default/files/m3aawg_parked_domains_bp-2015-12.pdf",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_parked_weak,
 };
 
@@ -227,7 +241,14 @@ fn dmarc_parked_weak(f: &Facts) -> Outcome {
             .as_ref()
             .is_some_and(|h| h.a.is_absent() && h.aaaa.is_absent());
     if !(null_only || no_route) {
-        return Outcome::NotApplicable;
+        // Whether the domain is parked is itself unknown when its MX or address lookups failed.
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
+    }
+    if let Some(e) = f.txt.failure() {
+        return Outcome::unknown(&format!("TXT {}", f.domain), e);
     }
     with_dmarc(f, || {
         let spf_locked = matches!(&f.spf.tree.state, NodeState::Record { text } if text.split_whitespace().skip(1).eq(["-all"]));

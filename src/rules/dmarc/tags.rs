@@ -45,6 +45,8 @@ pub static DMARC_OBSOLETE_TAG: Rule = Rule {
     remediation: "Remove the obsolete tags (keep pct= only while you still rely on it with old \
         receivers, and see DMARC007).",
     reference: "RFC 9989 Appendix C",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_obsolete_tag,
 };
 
@@ -76,6 +78,8 @@ pub static DMARC_UNKNOWN_TAG: Rule = Rule {
         typo (`rua` spelt `rue`, `adkim` spelt `dkim`) whose setting then silently has no effect.",
     remediation: "Correct or remove the unknown tags.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_unknown_tag,
 };
 
@@ -105,6 +109,8 @@ pub static DMARC_TAG_VALUE: Rule = Rule {
     remediation: "Use the values RFC 9989 defines: p/sp/np none|quarantine|reject, adkim/aspf \
         r|s, t y|n, psd y|n|u, fo 0|1|d|s.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_tag_value,
 };
 
@@ -131,6 +137,8 @@ pub static DMARC_NO_RUA: Rule = Rule {
     remediation: "Add `rua=mailto:` with an address (or a report-processing service) that \
         reads the reports.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_no_rua,
 };
 
@@ -161,6 +169,8 @@ pub static DMARC_URI_INVALID: Rule = Rule {
         scheme, a malformed mailbox or another scheme is skipped, and its reports are lost.",
     remediation: "Write each address as `mailto:local@domain`, separated by commas.",
     reference: "RFC 9989 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_uri_invalid,
 };
 
@@ -190,6 +200,8 @@ pub static DMARC_REPORT_UNAUTHORISED: Rule = Rule {
     remediation: "Ask the destination (or your report-processing provider) to publish the \
         record quoted in the finding, or use an address in your own domain.",
     reference: "RFC 9989 §4.8.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_report_unauthorised,
 };
 
@@ -235,6 +247,8 @@ pub static DMARC_REPORT_NO_MX: Rule = Rule {
         does not exist) cannot receive them, so they bounce and are lost.",
     remediation: "Use a report address in a domain that receives mail.",
     reference: "RFC 9989 §4.8",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_report_no_mx,
 };
 
@@ -271,6 +285,8 @@ pub static DMARC_CNAME_DANGLING: Rule = Rule {
     remediation: "Point the CNAME at the name your provider documents, or replace it with your \
         own TXT record.",
     reference: "RFC 9989 §4.10",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_cname_dangling,
 };
 
@@ -304,6 +320,8 @@ pub static DMARC_UNRELATED_TXT: Rule = Rule {
         published at the wrong name.",
     remediation: "Remove the records, or move them where they belong.",
     reference: "RFC 9989 §4.10",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: dmarc_unrelated_txt,
 };
 

@@ -22,6 +22,15 @@ fn with_hosts(f: &Facts, then: impl FnOnce(&[HostAddresses]) -> Outcome) -> Outc
     })
 }
 
+/// A check over the hosts' addresses: its violations, or unknown when it found none but an
+/// address lookup failed (the addresses not seen could be the ones at fault).
+fn over_addresses(f: &Facts, violations: Vec<Violation>) -> Outcome {
+    match f.mx.address_failure() {
+        Some(why) if violations.is_empty() => Outcome::Unknown(why),
+        _ => Outcome::of(violations),
+    }
+}
+
 pub static MX_TARGET_CNAME: Rule = Rule {
     code: "MX006",
     name: "mx-target-cname",
@@ -34,12 +43,15 @@ pub static MX_TARGET_CNAME: Rule = Rule {
     remediation: "Point the MX record at the canonical host name (the CNAME's target), or \
         replace the CNAME with A/AAAA records.",
     reference: "RFC 2181 §10.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_target_cname,
 };
 
 fn mx_target_cname(f: &Facts) -> Outcome {
     with_hosts(f, |hosts| {
-        Outcome::of(
+        over_addresses(
+            f,
             hosts
                 .iter()
                 .filter_map(|h| {
@@ -74,6 +86,8 @@ pub static MX_TARGET_IP_LITERAL: Rule = Rule {
     remediation: "Give the mail server a name with an A record (e.g. `mx1.example.com. A \
         192.0.2.1`) and point the MX record at that name.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_target_ip_literal,
 };
 
@@ -109,6 +123,8 @@ pub static MX_NO_IPV6: Rule = Rule {
     remediation: "Publish AAAA records for at least one MX host, with the SMTP server listening \
         on IPv6 and reverse DNS for the IPv6 address.",
     reference: "RFC 3974 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_no_ipv6,
 };
 
@@ -119,7 +135,13 @@ fn mx_no_ipv6(f: &Facts) -> Outcome {
         }
         let with_v4 = hosts.iter().filter(|h| h.a.records().is_some()).count();
         let with_v6 = hosts.iter().filter(|h| h.aaaa.records().is_some()).count();
-        if with_v6 == 0 && with_v4 > 0 {
+        if with_v6 > 0 {
+            return Outcome::Pass;
+        }
+        if let Some(why) = f.mx.address_failure() {
+            return Outcome::Unknown(why);
+        }
+        if with_v4 > 0 {
             Outcome::fail(format!(
                 "none of the {} MX host(s) of {} has an AAAA record",
                 hosts.len(),
@@ -142,12 +164,15 @@ pub static MX_IPV6_ONLY: Rule = Rule {
         to the domain bounces.",
     remediation: "Publish an A record for the host too, or add an MX host reachable over IPv4.",
     reference: "RFC 3974 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_ipv6_only,
 };
 
 fn mx_ipv6_only(f: &Facts) -> Outcome {
     with_hosts(f, |hosts| {
-        Outcome::of(
+        over_addresses(
+            f,
             hosts
                 .iter()
                 .filter(|h| h.a.is_absent() && h.aaaa.records().is_some())
@@ -172,6 +197,8 @@ pub static MX_DUPLICATE: Rule = Rule {
         on the host fail again at its second entry before trying anything else.",
     remediation: "Keep one MX record per host, with the preference you mean.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_duplicate,
 };
 
@@ -217,6 +244,8 @@ pub static MX_EQUAL_PREFERENCE: Rule = Rule {
     remediation: "Nothing to do for load sharing. For a backup MX, give it a larger \
         preference value than the primary.",
     reference: "RFC 5321 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_equal_preference,
 };
 
@@ -259,12 +288,15 @@ pub static MX_ADDRESS_NOT_ROUTABLE: Rule = Rule {
     remediation: "Publish the public address of the mail server; keep internal addresses in an \
         internal view of the zone. (Auditing an internal domain? Run with `--allow-private`.)",
     reference: "RFC 6890 §2.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_address_not_routable,
 };
 
 fn mx_address_not_routable(f: &Facts) -> Outcome {
     with_hosts(f, |_| {
-        Outcome::of(
+        over_addresses(
+            f,
             f.mx.targets()
                 .into_iter()
                 .filter_map(|(host, ip)| {
@@ -293,6 +325,8 @@ pub static MX_ADDRESS_PRIVATE: Rule = Rule {
     remediation: "Nothing to do for an internal domain; a public one must publish the mail \
         server's public address.",
     reference: "RFC 1918 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: mx_address_private,
 };
 
@@ -316,6 +350,6 @@ fn mx_address_private(f: &Facts) -> Outcome {
                 )),
             }
         }
-        Outcome::of(out)
+        over_addresses(f, out)
     })
 }

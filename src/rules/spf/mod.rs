@@ -23,6 +23,8 @@ pub static SPF_MISSING: Rule = Rule {
         e.g. `example.com. TXT \"v=spf1 mx include:_spf.provider.example -all\"`; a domain that \
         sends no mail publishes `\"v=spf1 -all\"`.",
     reference: "RFC 7208 §4.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_missing,
 };
 
@@ -63,6 +65,8 @@ pub static SPF_MULTIPLE: Rule = Rule {
     remediation: "Merge the records into one: keep a single `v=spf1` TXT record that lists every \
         sending service (its `ip4:`, `ip6:`, `include:` terms) and one final `all`.",
     reference: "RFC 7208 §4.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_multiple,
 };
 
@@ -91,10 +95,17 @@ fn spf_multiple(f: &Facts) -> Outcome {
 
 /// Runs a tree rule: unknown when the TXT lookup failed, not applicable without one SPF record
 /// at the domain (SPF001 and SPF002 report those).
+/// A check over the include tree. Finding nothing wrong in a tree with a branch that could not
+/// be fetched is not a pass: the missing branch could hold the problem.
 fn with_tree(f: &Facts, then: impl FnOnce(&Node) -> Outcome) -> Outcome {
     Outcome::needs(&f.txt, &format!("TXT {}", f.domain), || {
         match f.spf.tree.state {
-            NodeState::Record { .. } | NodeState::Invalid { .. } => then(&f.spf.tree),
+            NodeState::Record { .. } | NodeState::Invalid { .. } => match then(&f.spf.tree) {
+                Outcome::Pass if f.spf.tree.incomplete() => {
+                    Outcome::Unknown("a branch of the include tree could not be fetched".into())
+                }
+                outcome => outcome,
+            },
             _ => Outcome::NotApplicable,
         }
     })

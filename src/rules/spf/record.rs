@@ -4,7 +4,7 @@
 use super::{Outcome, Rule, Violation, with_tree};
 use crate::checks::spf::parse::{self, Mechanism, Qualifier};
 use crate::checks::spf::{self, tree::NodeState};
-use crate::dns::{Lookup, Txt};
+use crate::dns::{FailureKind, Lookup, Txt};
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
@@ -32,6 +32,8 @@ pub static SPF_NEUTRAL_DEFAULT: Rule = Rule {
     remediation: "End the record with `-all` (or `~all` while you confirm the list is \
         complete).",
     reference: "RFC 7208 §4.7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_neutral_default,
 };
 
@@ -60,6 +62,8 @@ pub static SPF_SOFTFAIL_ALL: Rule = Rule {
         without one, `-all` is the clearer statement.",
     remediation: "Once the record lists every sender, consider `-all`.",
     reference: "RFC 7208 §8.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_softfail_all,
 };
 
@@ -98,6 +102,8 @@ pub static SPF_ANSWER_TOO_LARGE: Rule = Rule {
     remediation: "Remove TXT records at the domain that are no longer needed (old verification \
         tokens), or move long ones to a subdomain; shorten the SPF record with includes.",
     reference: "RFC 7208 §3.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_answer_too_large,
 };
 
@@ -130,6 +136,8 @@ pub static SPF_GLUED_STRINGS: Rule = Rule {
     remediation: "End each string with a space (or start the next with one) where a term ends, \
         e.g. \"v=spf1 ip4:192.0.2.1 \" \"include:_spf.example.net -all\".",
     reference: "RFC 7208 §3.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_glued_strings,
 };
 
@@ -175,12 +183,16 @@ pub static SPF_EXP_MISSING: Rule = Rule {
         their default text, and the record spends a lookup on nothing.",
     remediation: "Publish one TXT record at the exp= target, or remove the exp= modifier.",
     reference: "RFC 7208 §6.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_exp_missing,
 };
 
 fn spf_exp_missing(f: &Facts) -> Outcome {
     let Some(exp) = &f.spf.exp else {
-        return Outcome::NotApplicable;
+        return Outcome::needs(&f.txt, &format!("TXT {}", f.domain), || {
+            Outcome::NotApplicable
+        });
     };
     Outcome::needs(&exp.txt, &format!("TXT {}", exp.name), || {
         match exp.txt.records().map(Vec::len) {
@@ -207,6 +219,8 @@ pub static SPF_NEAR_MISS: Rule = Rule {
     remediation: "Rewrite the record to start with `v=spf1 ` (lower or upper case, then a \
         space), and delete Sender ID (`spf2.0/`) records, which no receiver uses.",
     reference: "RFC 7208 §4.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_near_miss,
 };
 
@@ -258,6 +272,8 @@ pub static SPF_TYPE99: Rule = Rule {
         when they differ, old tools disagree with receivers.",
     remediation: "Delete the SPF-type record and keep the TXT one.",
     reference: "RFC 7208 §3.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_type99,
 };
 
@@ -268,7 +284,11 @@ fn spf_type99(f: &Facts) -> Outcome {
             f.domain,
             records.len()
         )),
-        // A resolver refusing an unknown type says nothing about the domain.
+        // A resolver refusing a type it does not serve says nothing about the domain; one
+        // that failed (SERVFAIL, timeout) could not tell.
+        Lookup::Failed(e) if matches!(e.kind, FailureKind::Servfail | FailureKind::Timeout) => {
+            Outcome::unknown(&format!("type 99 {}", f.domain), e)
+        }
         _ => Outcome::Pass,
     }
 }
@@ -284,12 +304,17 @@ pub static SPF_HELO_MISSING: Rule = Rule {
         return none; a record authorising the host itself makes bounces more deliverable.",
     remediation: "Publish `v=spf1 a -all` at each mail host name that also sends.",
     reference: "RFC 7208 §2.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_helo_missing,
 };
 
 fn spf_helo_missing(f: &Facts) -> Outcome {
     if f.spf.helo.is_empty() {
-        return Outcome::NotApplicable;
+        return f
+            .mx
+            .address_failure()
+            .map_or(Outcome::NotApplicable, Outcome::Unknown);
     }
     let mut violations = Vec::new();
     // Hosts without an address cannot send: MX005 reports them.
@@ -313,10 +338,10 @@ fn spf_helo_missing(f: &Facts) -> Outcome {
             }),
         }
     }
-    if violations.is_empty() {
-        Outcome::Pass
-    } else {
-        Outcome::Fail(violations)
+    match f.mx.address_failure() {
+        // A host whose address could not be looked up may send too.
+        Some(why) if violations.is_empty() => Outcome::Unknown(why),
+        _ => Outcome::of(violations),
     }
 }
 

@@ -23,6 +23,8 @@ pub static SPF_SYNTAX: Rule = Rule {
     remediation: "Correct or remove the term named in the finding; check IP addresses, prefix \
         lengths (/0–/32 for ip4:, /0–/128 for ip6:) and mechanism names against RFC 7208.",
     reference: "RFC 7208 §4.6",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_syntax,
 };
 
@@ -60,6 +62,8 @@ pub static SPF_TOO_MANY_LOOKUPS: Rule = Rule {
         with the `ip4:`/`ip6:` ranges they stand for, or move a sending service to a subdomain \
         with its own SPF record.",
     reference: "RFC 7208 §4.6.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_too_many_lookups,
 };
 
@@ -143,6 +147,8 @@ pub static SPF_TOO_MANY_VOIDS: Rule = Rule {
     remediation: "Remove the `a:`, `mx:`, `exists:` or `include:` terms whose names no longer \
         exist, listed in the finding.",
     reference: "RFC 7208 §4.6.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_too_many_voids,
 };
 
@@ -176,6 +182,8 @@ pub static SPF_INCLUDE_LOOP: Rule = Rule {
         sender that reaches it.",
     remediation: "Remove the include or redirect that points back up the chain.",
     reference: "RFC 7208 §4.6.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_include_loop,
 };
 
@@ -211,6 +219,8 @@ pub static SPF_INCLUDE_WITHOUT_SPF: Rule = Rule {
     remediation: "Remove the term, or replace it with the include the provider currently \
         documents.",
     reference: "RFC 7208 §5.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_include_without_spf,
 };
 
@@ -293,6 +303,8 @@ pub static SPF_ALLOWS_ALL: Rule = Rule {
     remediation: "Replace it with the servers that really send the domain's mail, and end the \
         record with `-all` (or `~all` while testing).",
     reference: "RFC 7208 §5.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_allows_all,
 };
 
@@ -320,6 +332,8 @@ pub static SPF_WIDE_RANGE: Rule = Rule {
     remediation: "Narrow the range to the addresses of your own sending servers, or use the \
         include the provider documents.",
     reference: "RFC 7208 §5.6",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_wide_range,
 };
 
@@ -344,6 +358,8 @@ pub static SPF_PTR: Rule = Rule {
         receivers skip it, so mail it should authorise may fail.",
     remediation: "Replace `ptr` with the `ip4:`/`ip6:` ranges or the `a:` names of your senders.",
     reference: "RFC 7208 §5.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_ptr,
 };
 
@@ -363,6 +379,8 @@ pub static SPF_MACROS: Rule = Rule {
         a given sender.",
     remediation: "Nothing to fix; be aware the lookup count shown is a lower bound.",
     reference: "RFC 7208 §7",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_macros,
 };
 
@@ -395,6 +413,8 @@ pub static SPF_DUPLICATE_INCLUDE: Rule = Rule {
     remediation: "Remove the redundant include; if a provider's record already includes it, \
         keep only the provider's.",
     reference: "RFC 7208 §4.6.4",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: spf_duplicate_include,
 };
 

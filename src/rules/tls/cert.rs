@@ -31,6 +31,8 @@ pub static CERT_EXPIRED: Rule = Rule {
     remediation: "Renew the certificate and reload the SMTP server; automate renewal (ACME) so \
         it cannot lapse again.",
     reference: "RFC 5280 §4.1.2.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_expired,
 };
 
@@ -67,6 +69,8 @@ pub static CERT_EXPIRING: Rule = Rule {
         left: renewal should have happened by now, and something may be stopping it.",
     remediation: "Renew the certificate now, and check why automatic renewal did not run.",
     reference: "RFC 5280 §4.1.2.5",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_expiring,
 };
 
@@ -124,6 +128,8 @@ pub static CERT_SELF_SIGNED: Rule = Rule {
     remediation: "Get a certificate from a public CA for the MX host name (Let's Encrypt via \
         ACME is free), or publish DANE TLSA records for the self-signed one.",
     reference: "RFC 7672 §3.1.3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_self_signed,
 };
 
@@ -146,6 +152,8 @@ pub static CERT_UNTRUSTED: Rule = Rule {
     remediation: "Use a certificate from a publicly trusted CA. (A private CA? Pass its root \
         with `--ca-file` to check the rest of the chain.)",
     reference: "RFC 5280 §6.1",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_untrusted,
 };
 
@@ -174,6 +182,8 @@ pub static CHAIN_INCOMPLETE: Rule = Rule {
     remediation: "Configure the server with the full chain file (leaf first, then the \
         intermediates), e.g. Let's Encrypt's `fullchain.pem` rather than `cert.pem`.",
     reference: "RFC 8446 §4.4.2",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: chain_incomplete,
 };
 
@@ -202,6 +212,8 @@ pub static CERT_NAME_MISMATCH: Rule = Rule {
     remediation: "Get a certificate whose subjectAltName includes the MX host name, or point \
         the MX record at a name the certificate covers.",
     reference: "RFC 7817 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_name_mismatch,
 };
 
@@ -229,6 +241,8 @@ pub static CERT_WEAK: Rule = Rule {
     remediation: "Issue a new certificate with an RSA 2048+ or ECDSA P-256 key, signed with \
         SHA-256 or better.",
     reference: "RFC 9155 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_weak,
 };
 
@@ -264,6 +278,8 @@ pub static CERT_DIFFERS: Rule = Rule {
         or wrong certificate on one of them fails only some deliveries, which is hard to debug.",
     remediation: "Deploy the same certificate to every server behind the MX name.",
     reference: "RFC 7817 §3",
+    since: "0.1.0",
+    status: crate::rules::RuleStatus::Stable,
     check: cert_differs,
 };
 

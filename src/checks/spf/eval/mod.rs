@@ -17,7 +17,7 @@ use super::parse::{Qualifier, Record};
 use crate::dns::{Dns, Lookup};
 
 /// The results of `check_host()` (§2.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SpfResult {
     None,
@@ -55,7 +55,7 @@ impl From<Qualifier> for SpfResult {
 }
 
 /// The outcome of one evaluation, with the evidence for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evaluation {
     pub result: SpfResult,
     /// The term that decided the result and the domain whose record holds it.
@@ -70,7 +70,7 @@ pub struct Evaluation {
     pub voids: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Matched {
     pub domain: String,
     pub term: String,
