@@ -117,7 +117,7 @@ pub async fn audit(
     selection: &Selection,
 ) -> DomainReport {
     let start = Instant::now();
-    let dns = dns.scoped_until(start + deadline);
+    let dns = dns.scoped_for(domain.as_str(), start + deadline);
     let facts = gather(&dns, services, domain, start + deadline).await;
     let eval = rules::evaluate_with(&facts, selection);
     DomainReport {

@@ -105,14 +105,27 @@ pub enum Command {
 #[cfg(feature = "lab")]
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Serve zone files over UDP and TCP until interrupted; point `--resolver` at it.
+    /// Serve zone files over UDP and TCP until interrupted (Ctrl-C or SIGTERM); point
+    /// `--resolver` at it. On exit it prints how many queries it received.
     Serve {
         /// Address to listen on (loopback only).
-        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:5353")]
+        #[arg(
+            long,
+            visible_alias = "addr",
+            value_name = "IP:PORT",
+            default_value = "127.0.0.1:5353"
+        )]
         listen: std::net::SocketAddr,
         /// Directory of `<origin>.zone` files (default: the fixtures of the source tree).
         #[arg(long, value_name = "DIR")]
         zones: Option<std::path::PathBuf>,
+        /// Delay every answer (UDP and TCP) by MS milliseconds, to simulate network round trips.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        latency: u64,
+        /// On exit, write every query received to FILE: milliseconds since start, protocol,
+        /// name and type, tab-separated, one a line.
+        #[arg(long, value_name = "FILE")]
+        log: Option<std::path::PathBuf>,
     },
 }
 
@@ -264,6 +277,9 @@ pub struct AuditOptions {
     /// Seconds each HTTPS fetch may take, connection included.
     #[arg(long, value_name = "SECS", default_value = "10", global = true)]
     pub https_timeout: String,
+    /// Send at most N DNS messages a second (retries and TCP fallbacks included), evenly spaced.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub qps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

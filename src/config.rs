@@ -209,6 +209,7 @@ impl Config {
                 servers,
                 timeout: seconds("timeout", &o.timeout)?,
                 tries: o.dns_tries,
+                qps: o.qps,
             },
             deadline: seconds("deadline", &o.deadline)?,
             format: o.format,

@@ -365,9 +365,15 @@ fn generated(cli: &Cli) -> Option<std::io::Result<()>> {
 }
 
 #[cfg(feature = "lab")]
+#[allow(clippy::print_stdout)] // the resolver address, for scripts
 fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
     use anyhow::Context;
-    let mailcheck::cli::LabCommand::Serve { listen, zones } = command;
+    let mailcheck::cli::LabCommand::Serve {
+        listen,
+        zones,
+        latency,
+        log,
+    } = command;
     anyhow::ensure!(
         listen.ip().is_loopback(),
         "the lab listens on loopback only, not {listen}"
@@ -376,15 +382,45 @@ fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let lab = mailcheck::lab::Lab::builder()
             .zone_dir(&dir)?
+            .latency(std::time::Duration::from_millis(*latency))
             .start_on(*listen)
             .await
             .context("starting the lab")?;
         eprintln!(
-            "mailcheck lab: DNS on {} (UDP and TCP), zones from {}; Ctrl-C stops",
+            "mailcheck lab: DNS on {} (UDP and TCP), zones from {}, {latency} ms latency; \
+             Ctrl-C stops",
             lab.addr(),
             dir.display()
         );
-        tokio::signal::ctrl_c().await?;
+        // The resolver address alone on stdout, for scripts.
+        println!("{}", lab.addr());
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        let received = lab.received();
+        let pairs = lab.query_log().len();
+        let tcp = received.iter().filter(|r| r.tcp).count();
+        eprintln!(
+            "mailcheck lab: {} queries received, {pairs} distinct (name, type), {tcp} over TCP",
+            received.len()
+        );
+        if let Some(path) = log {
+            let mut text = String::new();
+            for r in &received {
+                use std::fmt::Write as _;
+                let _ = writeln!(
+                    text,
+                    "{:.3}\t{}\t{}\t{}",
+                    r.at.as_secs_f64() * 1000.0,
+                    if r.tcp { "tcp" } else { "udp" },
+                    r.name,
+                    r.rtype
+                );
+            }
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
         Ok(())
     })
 }

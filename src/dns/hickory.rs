@@ -2,23 +2,131 @@
 //! of mailcheck sees only [`Lookup`] and [`Data`].
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use futures_util::{Stream, StreamExt as _, stream};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::{DnsExchange, DnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{DnsRequest, DnsResponse, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 
 use super::{
-    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, RecordType, ResolverSettings, SetupError,
-    Tlsa, Txt,
+    Cname, Data, DnsFailure, FailureKind, Lookup, Mx, Pacer, RecordType, ResolverSettings,
+    SetupError, Tlsa, Txt,
 };
 use crate::bytes::ByteString;
 
+/// hickory's connections, with two changes that make what goes on the wire what mailcheck
+/// counts and caps:
+///
+/// - A UDP query is sent once per try. hickory's UDP stream otherwise sends the same query
+///   again, from a new socket, whenever 1.2 × the server's smoothed round-trip time passes
+///   without an answer (up to 3 copies per try): under load a busy server then sees one
+///   question two or three times, and `--dns-tries` would not be the number of sends it
+///   claims. A try still ends at `--timeout`, and the next try (hickory's `attempts`) goes out.
+/// - Every message sent, over UDP or TCP, first takes a slot from the run's [`Pacer`]
+///   (`--qps`), so retries and TCP fallbacks count against the cap too.
+#[derive(Clone)]
+struct Wire {
+    runtime: TokioRuntimeProvider,
+    pacer: Option<Arc<Pacer>>,
+}
+
+impl ConnectionProvider for Wire {
+    type Conn = Paced;
+    type FutureConn = Pin<Box<dyn Future<Output = Result<Paced, NetError>> + Send>>;
+    type RuntimeProvider = TokioRuntimeProvider;
+
+    fn new_connection(
+        &self,
+        ip: IpAddr,
+        config: &ConnectionConfig,
+        cx: &PoolContext,
+    ) -> Result<Self::FutureConn, NetError> {
+        let pacer = self.pacer.clone();
+        if matches!(config.protocol, ProtocolConfig::Udp) {
+            let exchange =
+                UdpClientStream::builder(SocketAddr::new(ip, config.port), self.runtime.clone())
+                    .with_timeout(Some(cx.options.timeout))
+                    .with_os_port_selection(cx.options.os_port_selection)
+                    .avoid_local_ports(cx.options.avoid_local_udp_ports.clone())
+                    .with_bind_addr(config.bind_addr)
+                    .with_max_retries(1)
+                    .exchange();
+            return Ok(Box::pin(async move {
+                Ok(Paced {
+                    inner: exchange,
+                    pacer,
+                })
+            }));
+        }
+        let connecting = self.runtime.new_connection(ip, config, cx)?;
+        Ok(Box::pin(async move {
+            Ok(Paced {
+                inner: connecting.await?,
+                pacer,
+            })
+        }))
+    }
+
+    fn runtime_provider(&self) -> &TokioRuntimeProvider {
+        &self.runtime
+    }
+}
+
+/// A connection whose every send waits for its `--qps` slot, and that does not give up on a
+/// full queue.
+///
+/// hickory's exchange queues at most a few dozen messages and answers `Busy` past that; its
+/// pool then backs off 20 ms, 40 ms, … before trying again: longer than a round trip, so one
+/// audit's opening burst of ~60 questions came back in rounds (seen: 13 rounds for a critical
+/// path of 4). The queue drains as soon as its task runs, so a full one is tried again after a
+/// millisecond (at most a second in all).
+#[derive(Clone)]
+struct Paced {
+    inner: DnsExchange<TokioRuntimeProvider>,
+    pacer: Option<Arc<Pacer>>,
+}
+
+impl DnsHandle for Paced {
+    type Response = Pin<Box<dyn Stream<Item = Result<DnsResponse, NetError>> + Send>>;
+    type Runtime = TokioRuntimeProvider;
+
+    fn send(&self, request: DnsRequest) -> Self::Response {
+        let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
+        Box::pin(
+            stream::once(async move {
+                if let Some(pacer) = &pacer {
+                    pacer.wait().await;
+                }
+                let mut busy = 0;
+                loop {
+                    let mut response = inner.send(request.clone());
+                    match response.next().await {
+                        Some(Err(NetError::Busy)) if busy < 1000 => {
+                            busy += 1;
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        first => return stream::iter(first).chain(response),
+                    }
+                }
+            })
+            .flatten(),
+        )
+    }
+}
+
 pub(super) struct Backend {
-    resolver: TokioResolver,
+    resolver: Resolver<Wire>,
     servers: Vec<SocketAddr>,
 }
 
@@ -64,7 +172,11 @@ impl Backend {
         opts.try_tcp_on_error = false;
         opts.edns0 = true;
         opts.preserve_intermediates = true;
-        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        let wire = Wire {
+            runtime: TokioRuntimeProvider::default(),
+            pacer: settings.qps.map(|qps| Arc::new(Pacer::new(qps))),
+        };
+        let resolver = Resolver::builder_with_config(config, wire)
             .with_options(opts)
             .build()
             .map_err(|e| SetupError(e.to_string()))?;

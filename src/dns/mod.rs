@@ -6,11 +6,18 @@
 //!
 //! [`Dns`] is cheap to clone. Clones share the cache, so a (name, type) pair is sent to the
 //! resolver at most once per run, and concurrent identical queries wait for the same answer.
-//! [`Dns::scoped`] gives a handle that also counts the queries its own audit caused.
+//! [`Dns::scoped_for`] gives a handle that also counts the queries its own audit caused.
+//!
+//! Memory stays flat over a long bulk run: the cache knows which audits (scopes) asked for
+//! each name. When an audit ends, a name only it asked for is dropped at once when it lies in
+//! that domain's own tree (`example.com`, `_dmarc.example.com`, `s1._domainkey.example.com`,
+//! `example.com._report._dmarc.rua.host`); another name only it asked for (an MX host, an
+//! include, a blocklist answer) waits in a bounded queue of [`RETIRED`] entries, so a later
+//! domain that shares it still finds it; a name two audits asked for stays for the run.
 
 mod hickory;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -241,6 +248,35 @@ pub struct ResolverSettings {
     pub timeout: Duration,
     /// How many times to send a query in all (at least 1).
     pub tries: usize,
+    /// At most this many messages sent per second (`--qps`), retries included; `None`: no cap.
+    pub qps: Option<u32>,
+}
+
+/// Spaces the messages sent `1/qps` apart: a token bucket that holds one token, so no window
+/// of any length sees more than its share (politeness towards a shared resolver).
+pub(crate) struct Pacer {
+    interval: Duration,
+    next: Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    pub(crate) fn new(qps: u32) -> Self {
+        Self {
+            interval: Duration::from_secs(1) / qps.max(1),
+            next: Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for the next free slot. A waiter that is cancelled still used its slot.
+    pub(crate) async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().expect("pacer lock");
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// The resolver could not be set up at all.
@@ -249,44 +285,138 @@ pub struct ResolverSettings {
 pub struct SetupError(String);
 
 type Slot = Arc<OnceCell<Lookup<Vec<Data>>>>;
+type Key = (String, RecordType);
+
+/// How many answers asked for by one finished audit, outside its own tree, are kept in case a
+/// later audit shares them (about 6 a domain: a window of a few thousand domains, some MB).
+pub const RETIRED: usize = 16_384;
+
+struct Entry {
+    slot: Slot,
+    /// Distinct audits that asked for it (2 is enough to keep it for the run).
+    scopes: u8,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<Key, Entry>,
+    /// Asked for by one finished audit only, oldest first; dropped past [`RETIRED`].
+    retired: VecDeque<Key>,
+}
 
 struct Shared {
     backend: hickory::Backend,
-    cache: Mutex<HashMap<(String, RecordType), Slot>>,
+    cache: Mutex<Cache>,
     sent: AtomicU64,
+}
+
+/// One audit's view: what it sent, and what it asked for, released when its last handle goes.
+struct Scope {
+    shared: Arc<Shared>,
+    queries: AtomicU64,
+    /// The audited domain (normalised); `None` for the run's own handle, which keeps all.
+    domain: Option<String>,
+    asked: Mutex<HashSet<Key>>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let Some(domain) = &self.domain else { return };
+        let asked = std::mem::take(self.asked.get_mut().expect("dns scope lock"));
+        let mut cache = self.shared.cache.lock().expect("dns cache lock");
+        for key in asked {
+            if cache.entries.get(&key).is_none_or(|e| e.scopes > 1) {
+                continue;
+            }
+            if in_own_tree(&key.0, domain) {
+                cache.entries.remove(&key);
+            } else {
+                cache.retired.push_back(key);
+            }
+        }
+        while cache.retired.len() > RETIRED {
+            if let Some(old) = cache.retired.pop_front()
+                && cache.entries.get(&old).is_some_and(|e| e.scopes <= 1)
+            {
+                cache.entries.remove(&old);
+            }
+        }
+    }
+}
+
+/// Names no other domain is expected to ask for: the domain itself, names under it, and names
+/// that start with it (the RFC 7489 §7.1 report authorisation `<domain>._report._dmarc.<host>`).
+fn in_own_tree(name: &str, domain: &str) -> bool {
+    name.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        || name
+            .strip_prefix(domain)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The run's resolver: one cache, one counter, typed answers.
 #[derive(Clone)]
 pub struct Dns {
     shared: Arc<Shared>,
-    scope: Arc<AtomicU64>,
+    scope: Arc<Scope>,
     /// Lookups not answered by then fail as timed out, whatever the resolver does.
     deadline: Option<Instant>,
 }
 
 impl Dns {
     pub fn new(settings: &ResolverSettings) -> Result<Self, SetupError> {
+        let shared = Arc::new(Shared {
+            backend: hickory::Backend::new(settings)?,
+            cache: Mutex::new(Cache::default()),
+            sent: AtomicU64::new(0),
+        });
         Ok(Self {
-            shared: Arc::new(Shared {
-                backend: hickory::Backend::new(settings)?,
-                cache: Mutex::new(HashMap::new()),
-                sent: AtomicU64::new(0),
+            scope: Arc::new(Scope {
+                shared: Arc::clone(&shared),
+                queries: AtomicU64::new(0),
+                domain: None,
+                asked: Mutex::default(),
             }),
-            scope: Arc::new(AtomicU64::new(0)),
+            shared,
             deadline: None,
         })
     }
 
     /// A handle on the same cache whose [`Dns::scope_queries`] counts only what it sends, and
-    /// whose lookups give up at `deadline` (one domain's time budget).
+    /// whose lookups give up at `deadline` (one domain's time budget). It keeps every answer.
     #[must_use]
     pub fn scoped_until(&self, deadline: Instant) -> Self {
+        self.scope(None, deadline)
+    }
+
+    /// Like [`Dns::scoped_until`], for the audit of `domain`: when the last clone of this
+    /// handle is dropped, the answers only it asked for are released (see the module doc).
+    #[must_use]
+    pub fn scoped_for(&self, domain: &str, deadline: Instant) -> Self {
+        self.scope(Some(normalise(domain)), deadline)
+    }
+
+    fn scope(&self, domain: Option<String>, deadline: Instant) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
-            scope: Arc::new(AtomicU64::new(0)),
+            scope: Arc::new(Scope {
+                shared: Arc::clone(&self.shared),
+                queries: AtomicU64::new(0),
+                domain,
+                asked: Mutex::default(),
+            }),
             deadline: Some(deadline),
         }
+    }
+
+    /// Answers held in the run's cache now (asked, in flight or kept).
+    pub fn cached(&self) -> usize {
+        self.shared
+            .cache
+            .lock()
+            .expect("dns cache lock")
+            .entries
+            .len()
     }
 
     /// The resolvers queries go to, as `ip:port`.
@@ -299,20 +429,34 @@ impl Dns {
         self.shared.sent.load(Ordering::Relaxed)
     }
 
-    /// Queries sent through this handle and its clones since [`Dns::scoped`].
+    /// Queries sent through this handle and its clones since [`Dns::scoped_for`].
     pub fn scope_queries(&self) -> u64 {
-        self.scope.load(Ordering::Relaxed)
+        self.scope.queries.load(Ordering::Relaxed)
     }
 
     async fn query(&self, name: &str, rtype: RecordType) -> Lookup<Vec<Data>> {
         let key = (normalise(name), rtype);
+        let first_ask = self.scope.domain.is_some()
+            && self
+                .scope
+                .asked
+                .lock()
+                .expect("dns scope lock")
+                .insert(key.clone());
         let slot = {
             let mut cache = self.shared.cache.lock().expect("dns cache lock");
-            Arc::clone(cache.entry(key.clone()).or_default())
+            let entry = cache.entries.entry(key.clone()).or_insert_with(|| Entry {
+                slot: Slot::default(),
+                scopes: 0,
+            });
+            if first_ask {
+                entry.scopes = entry.scopes.saturating_add(1);
+            }
+            Arc::clone(&entry.slot)
         };
         let answer = slot.get_or_init(|| async {
             self.shared.sent.fetch_add(1, Ordering::Relaxed);
-            self.scope.fetch_add(1, Ordering::Relaxed);
+            self.scope.queries.fetch_add(1, Ordering::Relaxed);
             self.shared.backend.query(&key.0, rtype).await
         });
         match self.deadline {
@@ -520,6 +664,26 @@ mod tests {
             reverse_name("2001:db8::1".parse().unwrap()),
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
         );
+    }
+
+    #[test]
+    fn own_tree_names() {
+        for name in [
+            "example.com",
+            "_dmarc.example.com",
+            "s1._domainkey.example.com",
+            "example.com._report._dmarc.rua.example.net",
+        ] {
+            assert!(in_own_tree(name, "example.com"), "{name}");
+        }
+        for name in [
+            "mx.example.net",
+            "notexample.com",
+            "example.community",
+            "com",
+        ] {
+            assert!(!in_own_tree(name, "example.com"), "{name}");
+        }
     }
 
     #[test]

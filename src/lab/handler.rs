@@ -10,7 +10,7 @@ use hickory_server::proto::rr::Name;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{Catalog, MessageResponseBuilder};
 
-use super::{Fault, State, key};
+use super::{Fault, Received, State, key};
 
 pub(super) struct Handler {
     pub(super) catalog: Catalog,
@@ -35,9 +35,20 @@ impl RequestHandler for Handler {
             *n += 1;
             *n
         };
-        if request.protocol() == Protocol::Tcp {
-            let mut tcp = self.state.tcp.lock().expect("lab state");
-            *tcp.entry((name.clone(), rtype.clone())).or_default() += 1;
+        let tcp = request.protocol() == Protocol::Tcp;
+        if tcp {
+            let mut counts = self.state.tcp.lock().expect("lab state");
+            *counts.entry((name.clone(), rtype.clone())).or_default() += 1;
+        }
+        self.state.log.lock().expect("lab state").push(Received {
+            at: self.state.started.elapsed(),
+            name: name.clone(),
+            rtype: rtype.clone(),
+            tcp,
+        });
+        if !self.state.latency.is_zero() {
+            // Each UDP request is handled in its own task, so answers overlap as on a network.
+            tokio::time::sleep(self.state.latency).await;
         }
         let verbatim = {
             let answers = self.state.answers.lock().expect("lab state");

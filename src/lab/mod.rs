@@ -89,9 +89,23 @@ pub enum LabRecord {
     Raw(u16, Vec<u8>),
 }
 
+/// One query as the server received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Since the server started.
+    pub at: Duration,
+    pub name: String,
+    pub rtype: String,
+    pub tcp: bool,
+}
+
 /// The server's shared state: query counts and faults, read by tests while it runs.
-#[derive(Default)]
 struct State {
+    started: std::time::Instant,
+    /// Added before every answer: a simulated network round trip.
+    latency: Duration,
+    /// Every query received, in order.
+    log: Mutex<Vec<Received>>,
     counts: Mutex<HashMap<(String, String), u64>>,
     /// The part of `counts` that came over TCP (truncation fallbacks, transport retries).
     tcp: Mutex<HashMap<(String, String), u64>>,
@@ -128,6 +142,7 @@ pub struct LabBuilder {
     extra: Vec<Record>,
     faults: Vec<((String, Option<String>), Fault)>,
     answers: Vec<((String, String), Vec<Record>)>,
+    latency: Duration,
 }
 
 /// The fixture zones shipped with the source tree.
@@ -297,6 +312,13 @@ impl LabBuilder {
         self
     }
 
+    /// Delays every answer, over UDP and TCP, by this long (a simulated round trip).
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
     /// Starts the server on `127.0.0.1`, UDP and TCP on one ephemeral port.
     pub async fn start(self) -> Result<Lab, LabError> {
         self.start_on("127.0.0.1:0".parse().expect("loopback address"))
@@ -352,7 +374,16 @@ impl LabBuilder {
                 vec![Arc::new(zone) as Arc<dyn ZoneHandler>],
             );
         }
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            started: std::time::Instant::now(),
+            latency: self.latency,
+            log: Mutex::default(),
+            counts: Mutex::default(),
+            tcp: Mutex::default(),
+            faults: Mutex::default(),
+            chaos: Mutex::default(),
+            answers: Mutex::default(),
+        });
         state.faults.lock().expect("lab state").extend(self.faults);
         state
             .answers
@@ -434,6 +465,11 @@ impl Lab {
             .collect();
         log.sort();
         log
+    }
+
+    /// Every query received so far, in order, with when it arrived.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.log.lock().expect("lab state").clone()
     }
 
     /// Fails a seeded share of all questions with SERVFAIL from now on (`None`: none), on top

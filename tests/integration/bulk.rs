@@ -113,22 +113,19 @@ async fn fifty_domains_share_every_lookup_and_every_probe() {
         log.len() as u64,
         "each (name, type) asked once, counted by one domain"
     );
-    // On the wire, hickory retransmits a UDP query that got no answer within 1.2 times the
-    // server's smoothed round-trip time (its `retry_interval`): with thousands of queries in
-    // flight on a loaded machine a few go out twice (seen: up to 16 of ~3,300, never over TCP).
-    let resent: u64 = log.iter().map(|(_, _, n)| n - 1).sum();
+    // On the wire: every (name, type) received exactly once, none over TCP. (hickory's UDP
+    // stream would resend a query unanswered after 1.2 × the smoothed round-trip time; mailcheck
+    // sends once per try, so under load the server still sees each question once.)
+    let repeated: Vec<_> = log.iter().filter(|(_, _, n)| *n != 1).collect();
+    assert!(repeated.is_empty(), "asked more than once: {repeated:?}");
     let tcp: u64 = log
         .iter()
         .map(|(name, t, _)| lab.tcp_queries(name, t))
         .sum();
     assert_eq!(tcp, 0, "no query went over TCP");
-    assert!(
-        resent * 20 <= log.len() as u64,
-        "{resent} retransmitted of {}",
-        log.len()
-    );
-    assert!(
-        lab.queries("_spf2.shared.test", "TXT") <= 2,
+    assert_eq!(
+        lab.queries("_spf2.shared.test", "TXT"),
+        1,
         "17 domains include it"
     );
     // SMTP: 5 distinct (address, MX name) pairs across 50 domains, 5 connections.

@@ -151,6 +151,7 @@ async fn a_deadline_turns_slow_lookups_into_timeouts() {
         servers: Some(vec![lab.addr()]),
         timeout: Duration::from_secs(30),
         tries: 1,
+        qps: None,
     })
     .unwrap();
     let start = Instant::now();

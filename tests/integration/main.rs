@@ -31,3 +31,4 @@ mod spf_command;
 mod sts;
 mod support;
 mod table;
+mod wire;

@@ -64,6 +64,7 @@ pub fn dns(addr: SocketAddr) -> Dns {
         servers: Some(vec![addr]),
         timeout: Duration::from_millis(500),
         tries: 1,
+        qps: None,
     })
     .expect("resolver")
 }
