@@ -296,8 +296,17 @@ impl Table {
         }
         let _ = writeln!(out, "{}", self.bold("Findings"));
         let pad = " ".repeat(TEXT_COL);
+        // Several instances of one rule read as one entry: the title, why and how once, then
+        // what each instance is about.
+        let mut groups: Vec<Vec<&Finding>> = Vec::new();
         for f in &r.findings {
-            self.finding(out, f, &pad);
+            match groups.iter_mut().find(|g| g[0].code == f.code) {
+                Some(g) => g.push(f),
+                None => groups.push(vec![f]),
+            }
+        }
+        for group in &groups {
+            self.finding(out, group, &pad);
         }
         if all_unknown(r).is_some() {
             out.push('\n');
@@ -339,10 +348,13 @@ impl Table {
         out.push('\n');
     }
 
-    fn finding(&self, out: &mut String, f: &Finding, pad: &str) {
+    fn finding(&self, out: &mut String, group: &[&Finding], pad: &str) {
+        let f = group[0];
         let lead = format!("  {} {:<9}", self.mark(Mark::of(f.severity)), f.code);
         self.wrap(out, &lead, TEXT_COL, &f.title);
-        self.wrap(out, pad, TEXT_COL, &sanitize(&f.message));
+        for g in group {
+            self.wrap(out, pad, TEXT_COL, &sanitize(&g.message));
+        }
         if f.severity > Severity::Info {
             if let Some(rule) = rules::find(&f.code) {
                 self.wrap(out, pad, TEXT_COL, &self.dim(rule.explanation));
@@ -351,7 +363,7 @@ impl Table {
         }
         // The exact record, near the left margin so it fits on one line where it can (JSON's
         // `fix` always holds it on one line, for copying).
-        if let Some(fix) = &f.fix {
+        for fix in group.iter().filter_map(|g| g.fix.as_ref()) {
             let _ = writeln!(out, "{pad}Publish:");
             // The whole width, not the 100 columns of prose: a record is copied, not read.
             let opts = textwrap::Options::new(self.0.width.max(40))
