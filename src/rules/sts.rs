@@ -79,6 +79,17 @@ pub static STS_MISSING: Rule = Rule {
     status: crate::rules::RuleStatus::Stable,
     check: |f| {
         let p = &f.mta_sts.record;
+        // A domain that publishes a null MX (RFC 7505) receives no mail: nothing to protect.
+        let records = f.mx.records();
+        if p.records.is_empty()
+            && !records.is_empty()
+            && records.iter().all(crate::checks::mx::is_null)
+        {
+            return Outcome::NotApplicable;
+        }
+        if let (true, Some(e)) = (p.records.is_empty(), f.mx.lookup.failure()) {
+            return Outcome::unknown(&format!("MX {}", f.domain), e);
+        }
         // A failed CNAME follow-up leaves open whether the name is a (dangling) delegation.
         if let Some(e) = p.failure() {
             return Outcome::unknown(&format!("TXT {}", p.name), e);
