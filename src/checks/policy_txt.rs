@@ -150,7 +150,7 @@ pub async fn gather(
     version: &str,
     check: fn(&[Tag]) -> Result<(), String>,
 ) -> PolicyTxtFacts {
-    let (lookup, cname) = dns.check_absence(&name, dns.txt(&name).await).await;
+    let (lookup, cname) = dns.with_cname(&name, dns.txt(&name).await).await;
     let records = lookup
         .records()
         .map(|txts| {
@@ -164,13 +164,6 @@ pub async fn gather(
                 .collect()
         })
         .unwrap_or_default();
-    // A TXT answer owned by the name itself: a CNAME there too would be a conflict.
-    let direct = matches!(&lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
-    let cname = if direct {
-        Some(dns.cname(&name).await)
-    } else {
-        cname
-    };
     PolicyTxtFacts {
         name,
         lookup,

@@ -547,6 +547,20 @@ impl Dns {
         .await
     }
 
+    /// [`Dns::check_absence`], and the CNAME at `name` also when the answer came directly (no
+    /// CNAME on the way): a CNAME there too would sit beside the data (DNS002).
+    pub async fn with_cname<T>(
+        &self,
+        name: &str,
+        lookup: Lookup<T>,
+    ) -> (Lookup<T>, Option<Lookup<Vec<String>>>) {
+        if matches!(&lookup, Lookup::Found { cnames, .. } if cnames.is_empty()) {
+            let cname = self.cname(name).await;
+            return (lookup, Some(cname));
+        }
+        self.check_absence(name, lookup).await
+    }
+
     /// DANE TLSA records, e.g. at `_25._tcp.<mx host>` (RFC 7672 §2.2).
     pub async fn tlsa(&self, name: &str) -> Lookup<Vec<Tlsa>> {
         self.typed(name, RecordType::Tlsa, |d| match d {

@@ -93,7 +93,6 @@ impl Spoofer {
 /// DNS rebinding, where a name passes a check with one address and is used with another.
 pub struct Rebinder {
     addr: SocketAddr,
-    rebound: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -107,8 +106,6 @@ impl Rebinder {
     pub async fn start(first: SocketAddr, then: SocketAddr) -> io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(SocketAddr::new(first.ip(), 0)).await?);
         let addr = socket.local_addr()?;
-        let rebound = Arc::new(AtomicU64::new(0));
-        let count = Arc::clone(&rebound);
         let task = tokio::spawn(async move {
             let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
             let mut buf = vec![0; 65_535];
@@ -121,9 +118,6 @@ impl Rebinder {
                 let question = query[12..].to_ascii_lowercase();
                 let fresh = seen.lock().expect("rebinder state").insert(question);
                 let server = if fresh { first } else { then };
-                if !fresh {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
                 let (socket, query) = (Arc::clone(&socket), query.clone());
                 tokio::spawn(async move {
                     if let Some(reply) = ask(server, &query).await {
@@ -132,19 +126,10 @@ impl Rebinder {
                 });
             }
         });
-        Ok(Self {
-            addr,
-            rebound,
-            task,
-        })
+        Ok(Self { addr, task })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// Questions answered from the second server.
-    pub fn rebound(&self) -> u64 {
-        self.rebound.load(Ordering::Relaxed)
     }
 }

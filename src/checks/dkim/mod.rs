@@ -182,19 +182,15 @@ pub async fn gather(dns: &Dns, settings: &DkimSettings, domain: &Domain) -> Dkim
             }
         }))
     );
-    // The CNAME follow-up, for empty answers, unless `_domainkey` says nothing is below it.
+    // The CNAME follow-up (empty answers, and direct ones for DNS002), unless `_domainkey`
+    // says nothing is below it.
     let selectors = if matches!(domainkey, Lookup::NxDomain) {
         selectors
     } else {
         join_all(selectors.into_iter().map(|mut s| async move {
-            let direct = matches!(&s.lookup, Lookup::Found { cnames, .. } if cnames.is_empty());
-            let (lookup, cname) = dns.check_absence(&s.name, s.lookup).await;
+            let (lookup, cname) = dns.with_cname(&s.name, s.lookup).await;
             s.lookup = lookup;
-            s.cname = if direct {
-                Some(dns.cname(&s.name).await)
-            } else {
-                cname
-            };
+            s.cname = cname;
             s
         }))
         .await
