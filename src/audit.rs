@@ -104,6 +104,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         smtp,
         dnsbl,
         dane,
+        dnssec: crate::checks::dnssec::DnssecFacts::default(),
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::dane::DaneFacts;
 use crate::checks::dkim::DkimFacts;
+use crate::checks::dnssec::DnssecFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
 use crate::checks::mx::MxFacts;
@@ -43,6 +44,9 @@ pub struct Facts {
     /// DANE TLSA records of every MX host (RFC 7672), facts only.
     #[serde(default)]
     pub dane: Vec<DaneFacts>,
+    /// DNSSEC validation of the answers mail depends on.
+    #[serde(default)]
+    pub dnssec: DnssecFacts,
 }
 
 /// The name the canary asks about: the root zone's NS set, which every resolver can answer.

@@ -3,6 +3,7 @@
 
 pub mod bimi_logo;
 pub mod dane;
+pub mod dnssec;
 pub mod dkim;
 pub mod dmarc;
 pub mod dnsbl;

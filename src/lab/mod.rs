@@ -354,6 +354,7 @@ impl LabBuilder {
                 records,
                 ZoneType::Primary,
                 AxfrPolicy::Deny,
+                None,
             )
             .map_err(zone_err)?;
             handlers.push((name, zone));
