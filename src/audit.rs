@@ -12,7 +12,7 @@ use crate::checks::https::HttpsSettings;
 use crate::checks::smtp::Prober;
 use crate::checks::spf::eval::{Request, check_host};
 use crate::checks::spf::{self, SpfFacts};
-use crate::checks::{dane, dmarc, mx, policy_txt, ptr};
+use crate::checks::{dane, dmarc, dnssec, mx, policy_txt, ptr};
 use crate::config::{Config, SpfQuery};
 use crate::dns::{Dns, SetupError};
 use crate::domain::Domain;
@@ -36,7 +36,7 @@ pub struct Services {
 pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: Instant) -> Facts {
     let (
         canary,
-        (mx, helo, ptr, smtp, dnsbl, dane),
+        (mx, helo, ptr, smtp, dnsbl, dane, dnssec),
         (txt, (tree, exp)),
         type99,
         dmarc,
@@ -45,6 +45,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         tls_rpt,
         bimi,
         (),
+        _,
     ) = tokio::join!(
         dns.ns(CANARY_NAME),
         async {
@@ -56,14 +57,15 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
                     ips.push(*ip);
                 }
             }
-            let (helo, ptr, smtp, dnsbl, dane) = tokio::join!(
+            let (helo, ptr, smtp, dnsbl, dane, dnssec) = tokio::join!(
                 spf::helo(dns, &mx),
                 ptr::gather(dns, &ips),
                 services.smtp.gather(&targets, deadline),
                 dnsbl::gather(dns, &services.dnsbl, domain, &ips),
                 Box::pin(dane::gather(dns, &mx)),
+                Box::pin(dnssec::gather(dns, domain, &mx)),
             );
-            (mx, helo, ptr, smtp, dnsbl, dane)
+            (mx, helo, ptr, smtp, dnsbl, dane, dnssec)
         },
         async {
             let txt = dns.txt(domain.as_str()).await;
@@ -83,6 +85,8 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
             &services.dkim.bimi_selector
         )),
         dnsbl::prefetch(dns, &services.dnsbl, domain),
+        // Whether answers can be validated at all, asked at once rather than after the MX.
+        dns.dnssec_usable(),
     );
     Facts {
         domain: domain.clone(),
@@ -104,7 +108,7 @@ pub async fn gather(dns: &Dns, services: &Services, domain: &Domain, deadline: I
         smtp,
         dnsbl,
         dane,
-        dnssec: crate::checks::dnssec::DnssecFacts::default(),
+        dnssec,
     }
 }
 

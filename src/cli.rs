@@ -277,6 +277,17 @@ pub struct AuditOptions {
     /// Seconds each HTTPS fetch may take, connection included.
     #[arg(long, value_name = "SECS", default_value = "10", global = true)]
     pub https_timeout: String,
+
+    /// Validate DNSSEC from these DNSKEY records (zone-file syntax) instead of the IANA root
+    /// keys: for labs and private roots.
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_dnssec")]
+    pub trust_anchor: Option<std::path::PathBuf>,
+
+    /// Do not validate DNSSEC (queries go without the DO bit): the DNSSEC and DANE checks
+    /// are `not-run`.
+    #[arg(long, global = true)]
+    pub no_dnssec: bool,
+
     /// Send at most N DNS messages a second (retries and TCP fallbacks included), evenly spaced.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub qps: Option<u32>,

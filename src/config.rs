@@ -12,7 +12,7 @@ use crate::checks::dnsbl::DnsblSettings;
 use crate::checks::https::HttpsSettings;
 use crate::checks::smtp::{SmtpSettings, TrustSource, load_roots};
 use crate::cli::{Cli, Command, FailOn, Format, Trust};
-use crate::dns::ResolverSettings;
+use crate::dns::{ResolverSettings, TrustAnchor};
 use crate::domain::{Domain, DomainError};
 use crate::net::Policy;
 use crate::report::{Catalogue, Topic, UnknownTopic};
@@ -205,12 +205,7 @@ impl Config {
                 dqs_key,
             },
             domains,
-            resolver: ResolverSettings {
-                servers,
-                timeout: seconds("timeout", &o.timeout)?,
-                tries: o.dns_tries,
-                qps: o.qps,
-            },
+            resolver: resolver(o, servers)?,
             deadline: seconds("deadline", &o.deadline)?,
             format: o.format,
             color: !o.no_color
@@ -523,6 +518,28 @@ fn parse_resolver(text: &str) -> Option<SocketAddr> {
         return Some(SocketAddr::new(ip, 53));
     }
     text.parse::<SocketAddr>().ok().filter(|a| a.port() != 0)
+}
+
+fn resolver(
+    o: &crate::cli::AuditOptions,
+    servers: Option<Vec<std::net::SocketAddr>>,
+) -> Result<ResolverSettings, UsageError> {
+    Ok(ResolverSettings {
+        servers,
+        timeout: seconds("timeout", &o.timeout)?,
+        tries: o.dns_tries,
+        qps: o.qps,
+        dnssec: trust_anchor(o),
+    })
+}
+
+/// `--no-dnssec`, `--trust-anchor FILE`, or the IANA root keys.
+fn trust_anchor(o: &crate::cli::AuditOptions) -> Option<TrustAnchor> {
+    match (&o.trust_anchor, o.no_dnssec) {
+        (_, true) => None,
+        (Some(path), false) => Some(TrustAnchor::File(path.clone())),
+        (None, false) => Some(TrustAnchor::Root),
+    }
 }
 
 #[cfg(test)]

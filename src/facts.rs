@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::dane::DaneFacts;
 use crate::checks::dkim::DkimFacts;
-use crate::checks::dnssec::DnssecFacts;
 use crate::checks::dmarc::DmarcFacts;
 use crate::checks::dnsbl::DnsblFacts;
+use crate::checks::dnssec::DnssecFacts;
 use crate::checks::mx::MxFacts;
 use crate::checks::policy_txt::{BimiFacts, MtaStsFacts, PolicyTxtFacts};
 use crate::checks::ptr::PtrFacts;

@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dns::{DnsFailure, RecordType};
+use super::mx::MxFacts;
+use crate::dns::{Dns, RecordType};
+use crate::domain::Domain;
 
 /// Everything the DNSSEC check learnt about one domain.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -34,9 +36,7 @@ pub enum Validator {
 }
 
 /// Why an answer was asked.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The domain's MX set.
@@ -61,47 +61,7 @@ pub struct DnssecAnswer {
     pub outcome: Outcome,
 }
 
-/// The validator's verdict on one answer (RFC 4033 §5: secure, insecure, bogus,
-/// indeterminate), or the lookup's failure.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "result", rename_all = "kebab-case")]
-pub enum Outcome {
-    /// A chain of signed DNSKEY and DS records leads from the trust anchor to the answer.
-    Secure {
-        /// The zone that signed it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        signer: Option<String>,
-        /// The earliest expiration of the signatures that cover the answer, seconds since
-        /// the Unix epoch.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expires: Option<i64>,
-    },
-    /// Proven unsigned: the answer lies in (or under) a zone with no DS at its parent.
-    Insecure,
-    /// It should validate and does not.
-    Bogus { reason: BogusReason, detail: String },
-    /// The validator could not tell (missing DNSSEC records it needed).
-    Indeterminate { detail: String },
-    /// The lookup itself failed: not known.
-    Failed(DnsFailure),
-}
-
-/// What is wrong with a bogus answer, as far as mailcheck can tell from the records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum BogusReason {
-    ExpiredSignature,
-    SignatureNotYetValid,
-    /// The answer is unsigned in a signed zone.
-    MissingSignature,
-    /// No DNSKEY matches the signature's key tag, or the DNSKEY set is missing.
-    MissingDnskey,
-    /// The parent's DS set matches no DNSKEY of the zone.
-    DsMismatch,
-    /// A signature does not verify.
-    BadSignature,
-    Other,
-}
+pub use crate::dns::{BogusReason, Validation as Outcome};
 
 impl Outcome {
     pub fn is_secure(&self) -> bool {
@@ -154,5 +114,56 @@ impl DnssecFacts {
             .iter()
             .find(|a| a.role == Role::Tlsa && a.host.as_deref() == Some(host))
             .map(|a| &a.outcome)
+    }
+}
+
+/// Validates the answers mail depends on, concurrently. The data lookups have asked (or are
+/// asking) the same questions; the validator shares their answers.
+pub async fn gather(dns: &Dns, domain: &Domain, mx: &MxFacts) -> DnssecFacts {
+    let Some(anchor) = dns.dnssec_anchor().map(str::to_owned) else {
+        return DnssecFacts::default();
+    };
+    if let Some(Err(detail)) = dns.dnssec_usable().await {
+        return DnssecFacts {
+            validator: Validator::Unavailable { detail },
+            answers: Vec::new(),
+        };
+    }
+    let d = domain.as_str();
+    let mut asks: Vec<(Role, Option<String>, String, RecordType)> = vec![
+        (Role::Domain, None, d.to_owned(), RecordType::Mx),
+        (Role::Dmarc, None, format!("_dmarc.{d}"), RecordType::Txt),
+        (Role::MtaSts, None, format!("_mta-sts.{d}"), RecordType::Txt),
+    ];
+    for h in &mx.hosts {
+        let host = Some(h.name.clone());
+        asks.push((Role::MxHost, host.clone(), h.name.clone(), RecordType::A));
+        asks.push((Role::MxHost, host.clone(), h.name.clone(), RecordType::Aaaa));
+        asks.push((
+            Role::Tlsa,
+            host,
+            format!("_25._tcp.{}", h.name),
+            RecordType::Tlsa,
+        ));
+    }
+    let answers = futures_util::future::join_all(asks.into_iter().map(
+        |(role, host, name, rtype)| async move {
+            let outcome = dns
+                .validate(&name, rtype)
+                .await
+                .expect("DNSSEC is on in this run");
+            DnssecAnswer {
+                role,
+                host,
+                name,
+                rtype,
+                outcome,
+            }
+        },
+    ))
+    .await;
+    DnssecFacts {
+        validator: Validator::Validating { anchor },
+        answers,
     }
 }

@@ -3,10 +3,10 @@
 
 pub mod bimi_logo;
 pub mod dane;
-pub mod dnssec;
 pub mod dkim;
 pub mod dmarc;
 pub mod dnsbl;
+pub mod dnssec;
 pub mod https;
 pub mod mta_sts;
 pub mod mx;

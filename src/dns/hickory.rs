@@ -1,10 +1,12 @@
 //! The only module that speaks hickory-resolver: its API moves between releases, so the rest
 //! of mailcheck sees only [`Lookup`] and [`Data`].
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _, stream};
@@ -15,7 +17,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::{DnsExchange, DnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::{DnsRequest, DnsResponse, ResponseCode};
+use hickory_resolver::proto::op::{DnsRequest, DnsResponse, Edns, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData};
 use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 
@@ -24,6 +26,7 @@ use super::{
     SetupError, Tlsa, Txt,
 };
 use crate::bytes::ByteString;
+use tokio::sync::OnceCell;
 
 /// hickory's connections, with two changes that make what goes on the wire what mailcheck
 /// counts and caps:
@@ -36,9 +39,67 @@ use crate::bytes::ByteString;
 /// - Every message sent, over UDP or TCP, first takes a slot from the run's [`Pacer`]
 ///   (`--qps`), so retries and TCP fallbacks count against the cap too.
 #[derive(Clone)]
-struct Wire {
+pub(super) struct Wire {
     runtime: TokioRuntimeProvider,
     pacer: Option<Arc<Pacer>>,
+    /// With DNSSEC on: every message asks with the DO bit, and answers are shared between
+    /// the data resolver and the validating one (see [`Memo`]).
+    memo: Option<Arc<Memo>>,
+    /// This connection belongs to the validating resolver (its sends are counted apart).
+    validating: bool,
+}
+
+/// The run's answers as received, shared by the two resolvers of a DNSSEC run so that the
+/// validator's re-asking of an answer (and of a DNSKEY or DS set many answers share) is not
+/// sent again. Only complete answers are kept (NOERROR or NXDOMAIN, not truncated): a failed
+/// or truncated try is sent again by the next try or over TCP, as it would be without it.
+/// Bounded: past [`MEMO`] answers the oldest goes, and a later ask for it is sent again.
+pub(super) struct Memo {
+    cells: Mutex<MemoCells>,
+    /// Questions only the validator asked (DNSKEY, DS, zone-cut NS).
+    pub(super) validator_sent: AtomicU64,
+}
+
+#[derive(Default)]
+struct MemoCells {
+    map: HashMap<MemoKey, Arc<OnceCell<DnsResponse>>>,
+    order: VecDeque<MemoKey>,
+}
+
+type MemoKey = (Vec<u8>, u16);
+
+/// Answers kept for the validator: a few thousand domains' worth of the names it re-asks.
+const MEMO: usize = 8_192;
+
+impl Memo {
+    fn new() -> Self {
+        Self {
+            cells: Mutex::new(MemoCells::default()),
+            validator_sent: AtomicU64::new(0),
+        }
+    }
+
+    fn cell(&self, key: MemoKey) -> Arc<OnceCell<DnsResponse>> {
+        let mut cells = self.cells.lock().expect("memo lock");
+        if let Some(cell) = cells.map.get(&key) {
+            return Arc::clone(cell);
+        }
+        let cell = Arc::new(OnceCell::new());
+        cells.map.insert(key.clone(), Arc::clone(&cell));
+        cells.order.push_back(key);
+        while cells.order.len() > MEMO {
+            if let Some(old) = cells.order.pop_front() {
+                cells.map.remove(&old);
+            }
+        }
+        cell
+    }
+}
+
+fn memo_key(request: &DnsRequest) -> Option<MemoKey> {
+    let query = request.queries.first()?;
+    let name = query.name().to_lowercase().to_ascii().into_bytes();
+    Some((name, u16::from(query.query_type())))
 }
 
 impl ConnectionProvider for Wire {
@@ -53,6 +114,7 @@ impl ConnectionProvider for Wire {
         cx: &PoolContext,
     ) -> Result<Self::FutureConn, NetError> {
         let pacer = self.pacer.clone();
+        let (memo, validating) = (self.memo.clone(), self.validating);
         if matches!(config.protocol, ProtocolConfig::Udp) {
             let exchange =
                 UdpClientStream::builder(SocketAddr::new(ip, config.port), self.runtime.clone())
@@ -66,6 +128,8 @@ impl ConnectionProvider for Wire {
                 Ok(Paced {
                     inner: exchange,
                     pacer,
+                    memo,
+                    validating,
                 })
             }));
         }
@@ -74,6 +138,8 @@ impl ConnectionProvider for Wire {
             Ok(Paced {
                 inner: connecting.await?,
                 pacer,
+                memo,
+                validating,
             })
         }))
     }
@@ -92,42 +158,89 @@ impl ConnectionProvider for Wire {
 /// path of 4). The queue drains as soon as its task runs, so a full one is tried again after a
 /// millisecond (at most a second in all).
 #[derive(Clone)]
-struct Paced {
+pub(super) struct Paced {
     inner: DnsExchange<TokioRuntimeProvider>,
     pacer: Option<Arc<Pacer>>,
+    memo: Option<Arc<Memo>>,
+    validating: bool,
+}
+
+impl Paced {
+    /// One message on the wire: its `--qps` slot, then the exchange, tried again on a full
+    /// queue. The first response only (mailcheck never asks multicast questions).
+    async fn send_once(&self, request: DnsRequest) -> Result<DnsResponse, NetError> {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait().await;
+        }
+        let mut busy = 0;
+        loop {
+            match self.inner.send(request.clone()).next().await {
+                Some(Err(NetError::Busy)) if busy < 1000 => {
+                    busy += 1;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Some(first) => return first,
+                // The UDP stream ends without an item when its timeout passes.
+                None => return Err(NetError::Timeout),
+            }
+        }
+    }
 }
 
 impl DnsHandle for Paced {
     type Response = Pin<Box<dyn Stream<Item = Result<DnsResponse, NetError>> + Send>>;
     type Runtime = TokioRuntimeProvider;
 
-    fn send(&self, request: DnsRequest) -> Self::Response {
-        let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
-        Box::pin(
-            stream::once(async move {
-                if let Some(pacer) = &pacer {
-                    pacer.wait().await;
-                }
-                let mut busy = 0;
-                loop {
-                    let mut response = inner.send(request.clone());
-                    match response.next().await {
-                        Some(Err(NetError::Busy)) if busy < 1000 => {
-                            busy += 1;
-                            tokio::time::sleep(Duration::from_millis(1)).await;
+    fn send(&self, mut request: DnsRequest) -> Self::Response {
+        let this = self.clone();
+        let Some(memo) = self.memo.clone() else {
+            return Box::pin(stream::once(async move { this.send_once(request).await }));
+        };
+        request.edns.get_or_insert_with(Edns::new).enable_dnssec();
+        Box::pin(stream::once(async move {
+            let Some(key) = memo_key(&request) else {
+                return this.send_once(request).await;
+            };
+            let id = request.metadata.id;
+            let cell = memo.cell(key);
+            let kept = cell
+                .get_or_try_init(|| async {
+                    match this.send_once(request).await {
+                        Ok(r)
+                            if !r.metadata.truncation
+                                && matches!(
+                                    r.metadata.response_code,
+                                    ResponseCode::NoError | ResponseCode::NXDomain
+                                ) =>
+                        {
+                            if this.validating {
+                                memo.validator_sent.fetch_add(1, Ordering::Relaxed);
+                                super::count_validator_send();
+                            }
+                            Ok(r)
                         }
-                        first => return stream::iter(first).chain(response),
+                        other => Err(other),
                     }
+                })
+                .await;
+            match kept {
+                Ok(r) => {
+                    let mut r = r.clone();
+                    r.metadata.id = id;
+                    Ok(r)
                 }
-            })
-            .flatten(),
-        )
+                Err(other) => other,
+            }
+        }))
     }
 }
 
 pub(super) struct Backend {
     resolver: Resolver<Wire>,
     servers: Vec<SocketAddr>,
+    /// With DNSSEC on: the validating resolver, and a plain handle on the first server for
+    /// the records a bogus verdict is explained from.
+    pub(super) dnssec: Option<super::validate::Validator>,
 }
 
 impl Backend {
@@ -175,12 +288,50 @@ impl Backend {
         let wire = Wire {
             runtime: TokioRuntimeProvider::default(),
             pacer: settings.qps.map(|qps| Arc::new(Pacer::new(qps))),
+            memo: settings.dnssec.as_ref().map(|_| Arc::new(Memo::new())),
+            validating: false,
+        };
+        let dnssec = match &settings.dnssec {
+            Some(anchor) => {
+                let wire = Wire {
+                    validating: true,
+                    ..wire.clone()
+                };
+                let raw = Paced {
+                    inner: UdpClientStream::builder(servers[0], wire.runtime.clone())
+                        .with_timeout(Some(settings.timeout))
+                        .with_max_retries(1)
+                        .exchange(),
+                    pacer: wire.pacer.clone(),
+                    memo: wire.memo.clone(),
+                    validating: true,
+                };
+                let mut vopts = opts.clone();
+                vopts.validate = true;
+                let anchors = anchor.load()?;
+                let resolver = Resolver::builder_with_config(config.clone(), wire.clone())
+                    .with_options(vopts)
+                    .with_trust_anchor(Arc::new(anchors))
+                    .build()
+                    .map_err(|e| SetupError(e.to_string()))?;
+                Some(super::validate::Validator::new(
+                    resolver,
+                    raw,
+                    anchor.to_string(),
+                    wire.memo.clone().expect("a DNSSEC run has a memo"),
+                ))
+            }
+            None => None,
         };
         let resolver = Resolver::builder_with_config(config, wire)
             .with_options(opts)
             .build()
             .map_err(|e| SetupError(e.to_string()))?;
-        Ok(Self { resolver, servers })
+        Ok(Self {
+            resolver,
+            servers,
+            dnssec,
+        })
     }
 
     pub(super) fn servers(&self) -> &[SocketAddr] {
@@ -188,25 +339,9 @@ impl Backend {
     }
 
     pub(super) async fn query(&self, name: &str, rtype: RecordType) -> Lookup<Vec<Data>> {
-        let trimmed = name.trim_end_matches('.');
-        // Labels as bytes: names built from remote data (SPF macros) may hold any printable
-        // character, and the query should ask for exactly that name.
-        let parsed = if trimmed.is_empty() {
-            Ok(Name::root())
-        } else {
-            Name::from_labels(trimmed.split('.').map(str::as_bytes))
-        };
-        let name = match parsed {
-            Ok(mut n) => {
-                n.set_fqdn(true);
-                n
-            }
-            Err(e) => {
-                return Lookup::Failed(DnsFailure {
-                    kind: FailureKind::Other,
-                    detail: format!("invalid name {name:?}: {e}"),
-                });
-            }
+        let name = match wire_name(name) {
+            Ok(n) => n,
+            Err(failure) => return Lookup::Failed(failure),
         };
         match self.resolver.lookup(name, wire_type(rtype)).await {
             Ok(lookup) => {
@@ -242,7 +377,28 @@ impl Backend {
     }
 }
 
-fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
+/// The name as asked. Labels as bytes: names built from remote data (SPF macros) may hold
+/// any printable character, and the query should ask for exactly that name.
+pub(super) fn wire_name(name: &str) -> Result<Name, DnsFailure> {
+    let trimmed = name.trim_end_matches('.');
+    let parsed = if trimmed.is_empty() {
+        Ok(Name::root())
+    } else {
+        Name::from_labels(trimmed.split('.').map(str::as_bytes))
+    };
+    match parsed {
+        Ok(mut n) => {
+            n.set_fqdn(true);
+            Ok(n)
+        }
+        Err(e) => Err(DnsFailure {
+            kind: FailureKind::Other,
+            detail: format!("invalid name {name:?}: {e}"),
+        }),
+    }
+}
+
+pub(super) fn wire_type(rtype: RecordType) -> hickory_resolver::proto::rr::RecordType {
     use hickory_resolver::proto::rr::RecordType as W;
     match rtype {
         RecordType::A => W::A,
@@ -288,7 +444,7 @@ fn convert(data: &RData, rtype: RecordType) -> Option<Data> {
 }
 
 /// Names as users write them: lower case, no trailing dot, the root as `.`.
-fn display_name(name: &Name) -> String {
+pub(super) fn display_name(name: &Name) -> String {
     if name.is_root() {
         return ".".into();
     }
@@ -300,7 +456,7 @@ fn display_name(name: &Name) -> String {
     labels.join(".")
 }
 
-fn classify(e: &NetError) -> Lookup<Vec<Data>> {
+pub(super) fn classify(e: &NetError) -> Lookup<Vec<Data>> {
     let failed = |kind, detail: String| Lookup::Failed(DnsFailure { kind, detail });
     match e {
         NetError::Dns(DnsError::NoRecordsFound(nr))

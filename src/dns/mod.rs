@@ -16,6 +16,9 @@
 //! domain that shares it still finds it; a name two audits asked for stays for the run.
 
 mod hickory;
+mod validate;
+
+pub use validate::{BogusReason, TrustAnchor, Validation};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -250,6 +253,9 @@ pub struct ResolverSettings {
     pub tries: usize,
     /// At most this many messages sent per second (`--qps`), retries included; `None`: no cap.
     pub qps: Option<u32>,
+    /// Validate DNSSEC from this anchor; `None` (`--no-dnssec`): do not, and ask without the
+    /// DO bit.
+    pub dnssec: Option<TrustAnchor>,
 }
 
 /// Spaces the messages sent `1/qps` apart: a token bucket that holds one token, so no window
@@ -308,6 +314,10 @@ struct Shared {
     backend: hickory::Backend,
     cache: Mutex<Cache>,
     sent: AtomicU64,
+    /// Whether this resolver lets answers be validated, asked once per run.
+    dnssec_usable: OnceCell<Result<(), String>>,
+    /// Validated answers, once per (name, type) for the run.
+    validated: Mutex<HashMap<Key, Arc<OnceCell<Validation>>>>,
 }
 
 /// One audit's view: what it sent, and what it asked for, released when its last handle goes.
@@ -354,6 +364,17 @@ fn in_own_tree(name: &str, domain: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
+tokio::task_local! {
+    /// The audit a validation runs for: the validator's own questions (DNSKEY, DS, zone-cut
+    /// NS) count as that audit's queries, as the data lookups do.
+    static VALIDATING_FOR: Arc<Scope>;
+}
+
+/// Counts one question the validator sent, for the audit it runs for.
+fn count_validator_send() {
+    let _ = VALIDATING_FOR.try_with(|s| s.queries.fetch_add(1, Ordering::Relaxed));
+}
+
 /// The run's resolver: one cache, one counter, typed answers.
 #[derive(Clone)]
 pub struct Dns {
@@ -369,6 +390,8 @@ impl Dns {
             backend: hickory::Backend::new(settings)?,
             cache: Mutex::new(Cache::default()),
             sent: AtomicU64::new(0),
+            dnssec_usable: OnceCell::new(),
+            validated: Mutex::default(),
         });
         Ok(Self {
             scope: Arc::new(Scope {
@@ -424,9 +447,66 @@ impl Dns {
         self.shared.backend.servers()
     }
 
-    /// Queries sent by every handle of this run (each (name, type) once, whatever the tries).
+    /// Queries sent by every handle of this run (each (name, type) once, whatever the tries),
+    /// the DNSSEC validator's own (DNSKEY, DS, zone-cut NS) included.
     pub fn total_queries(&self) -> u64 {
-        self.shared.sent.load(Ordering::Relaxed)
+        let validator = self
+            .shared
+            .backend
+            .dnssec
+            .as_ref()
+            .map_or(0, validate::Validator::sent);
+        self.shared.sent.load(Ordering::Relaxed) + validator
+    }
+
+    /// The trust anchor answers are validated from; `None` when DNSSEC is off.
+    pub fn dnssec_anchor(&self) -> Option<&str> {
+        self.shared
+            .backend
+            .dnssec
+            .as_ref()
+            .map(validate::Validator::anchor)
+    }
+
+    /// Whether answers can be validated through this resolver (asked once per run: the root
+    /// DNSKEY set must come signed and validate); `None` when DNSSEC is off.
+    pub async fn dnssec_usable(&self) -> Option<Result<(), String>> {
+        let validator = self.shared.backend.dnssec.as_ref()?;
+        Some(
+            self.shared
+                .dnssec_usable
+                .get_or_init(|| VALIDATING_FOR.scope(Arc::clone(&self.scope), validator.usable()))
+                .await
+                .clone(),
+        )
+    }
+
+    /// The DNSSEC verdict on the answer to `name`/`rtype`, once per run; `None` when DNSSEC
+    /// is off. The question itself is not sent again when the data lookup asked it.
+    pub async fn validate(&self, name: &str, rtype: RecordType) -> Option<Validation> {
+        let validator = self.shared.backend.dnssec.as_ref()?;
+        let key = (normalise(name), rtype);
+        let slot = Arc::clone(
+            self.shared
+                .validated
+                .lock()
+                .expect("dnssec cache lock")
+                .entry(key.clone())
+                .or_default(),
+        );
+        let answer = slot.get_or_init(|| {
+            VALIDATING_FOR.scope(Arc::clone(&self.scope), validator.validate(&key.0, rtype))
+        });
+        Some(match self.deadline {
+            None => answer.await.clone(),
+            Some(at) => match tokio::time::timeout_at(at.into(), answer).await {
+                Ok(v) => v.clone(),
+                Err(_) => Validation::Failed(DnsFailure {
+                    kind: FailureKind::Timeout,
+                    detail: "the per-domain deadline passed".into(),
+                }),
+            },
+        })
     }
 
     /// Queries sent through this handle and its clones since [`Dns::scoped_for`].

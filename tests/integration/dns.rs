@@ -152,6 +152,7 @@ async fn a_deadline_turns_slow_lookups_into_timeouts() {
         timeout: Duration::from_secs(30),
         tries: 1,
         qps: None,
+        dnssec: None,
     })
     .unwrap();
     let start = Instant::now();

@@ -65,6 +65,7 @@ pub fn dns(addr: SocketAddr) -> Dns {
         timeout: Duration::from_millis(500),
         tries: 1,
         qps: None,
+        dnssec: None,
     })
     .expect("resolver")
 }

@@ -18,6 +18,7 @@ fn resolver(lab: &Lab, qps: Option<u32>) -> Dns {
         timeout: Duration::from_secs(5),
         tries: 2,
         qps,
+        dnssec: None,
     })
     .unwrap()
 }
@@ -195,6 +196,7 @@ async fn lab_serve_delays_answers_and_logs_every_query() {
         timeout: Duration::from_secs(5),
         tries: 1,
         qps: None,
+        dnssec: None,
     })
     .unwrap();
     let start = Instant::now();
