@@ -261,28 +261,38 @@ impl Validator {
         Some(records)
     }
 
-    async fn keys(&self, zone: &Name) -> Vec<DNSKEY> {
-        let records = self.raw(zone, WireType::DNSKEY).await.unwrap_or_default();
+    /// The DNSSEC records of one type owned by `zone` itself.
+    async fn owned<T>(
+        &self,
+        zone: &Name,
+        rtype: WireType,
+        pick: fn(DNSSECRData) -> Option<T>,
+    ) -> Vec<T> {
+        let records = self.raw(zone, rtype).await.unwrap_or_default();
         records
             .into_iter()
             .filter(|r| &r.name == zone)
             .filter_map(|r| match r.data {
-                RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k),
+                RData::DNSSEC(d) => pick(d),
                 _ => None,
             })
             .collect()
     }
 
+    async fn keys(&self, zone: &Name) -> Vec<DNSKEY> {
+        self.owned(zone, WireType::DNSKEY, |d| match d {
+            DNSSECRData::DNSKEY(k) => Some(k),
+            _ => None,
+        })
+        .await
+    }
+
     async fn ds(&self, zone: &Name) -> Vec<DS> {
-        let records = self.raw(zone, WireType::DS).await.unwrap_or_default();
-        records
-            .into_iter()
-            .filter(|r| &r.name == zone)
-            .filter_map(|r| match r.data {
-                RData::DNSSEC(DNSSECRData::DS(d)) => Some(d),
-                _ => None,
-            })
-            .collect()
+        self.owned(zone, WireType::DS, |d| match d {
+            DNSSECRData::DS(d) => Some(d),
+            _ => None,
+        })
+        .await
     }
 
     /// Why `name`/`rtype` is bogus: the first broken link, walking from the answer up to
