@@ -16,6 +16,10 @@ use crate::domain::Domain;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnssecFacts {
     pub validator: Validator,
+    /// When the answers were validated, seconds since the Unix epoch: signature expiry is
+    /// judged against it, so rules stay pure.
+    #[serde(default)]
+    pub checked_at: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<DnssecAnswer>,
 }
@@ -126,7 +130,7 @@ pub async fn gather(dns: &Dns, domain: &Domain, mx: &MxFacts) -> DnssecFacts {
     if let Some(Err(detail)) = dns.dnssec_usable().await {
         return DnssecFacts {
             validator: Validator::Unavailable { detail },
-            answers: Vec::new(),
+            ..DnssecFacts::default()
         };
     }
     let d = domain.as_str();
@@ -164,6 +168,13 @@ pub async fn gather(dns: &Dns, domain: &Domain, mx: &MxFacts) -> DnssecFacts {
     .await;
     DnssecFacts {
         validator: Validator::Validating { anchor },
+        checked_at: now(),
         answers,
     }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

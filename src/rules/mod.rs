@@ -11,6 +11,7 @@ mod bl;
 mod dkim;
 mod dmarc;
 mod dns;
+mod dnssec;
 mod mx;
 mod ptr;
 pub mod redirects;
@@ -208,6 +209,9 @@ pub static RULES: &[&Rule] = &[
     &dmarc::policy::DMARC_PARKED_WEAK,
     &dns::DOMAIN_NOT_FOUND,
     &dns::CNAME_BESIDE_DATA,
+    &dnssec::DNSSEC_UNSIGNED,
+    &dnssec::DNSSEC_BOGUS,
+    &dnssec::DNSSEC_EXPIRING,
     &mx::NO_MAIL_ROUTE,
     &mx::IMPLICIT_MX,
     &mx::NULL_MX,
@@ -422,6 +426,7 @@ mod tests {
     fn well_formed(code: &str) -> bool {
         let prefixes = [
             "MX", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "PTR", "BL", "DNS",
+            "DNSSEC", "DANE",
         ];
         prefixes.iter().any(|p| {
             code.strip_prefix(p)

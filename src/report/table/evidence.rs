@@ -168,6 +168,7 @@ impl Table {
             }
             self.record_lines(out, label, &lines);
         }
+        self.record_lines(out, "DNSSEC", &super::dnssec::lines(&f.dnssec));
         out.push('\n');
     }
 
@@ -261,7 +262,7 @@ impl Table {
 }
 
 /// One line of the records section.
-enum Line {
+pub(super) enum Line {
     /// A record as published, or a note about it (remote text inside).
     Text(String),
     /// Could not tell: shown after the `?` marker.

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
+mod dnssec;
 mod evidence;
 mod hosts;
 mod todo;
@@ -58,7 +59,7 @@ pub struct Table(pub TableOptions);
 
 /// The order topics are listed in within a category.
 const TOPICS: &[&str] = &[
-    "DNS", "MX", "PTR", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "BL",
+    "DNS", "DNSSEC", "MX", "PTR", "SPF", "DKIM", "DMARC", "TLS", "DANE", "STS", "RPT", "BIMI", "BL",
 ];
 
 /// Column where finding texts start: "  ✖ DMARC001 ".
@@ -328,7 +329,7 @@ impl Table {
                 2..=4 => format!(" (and {})", codes[1..].join(", ")),
                 n => format!(" (and {} more checks)", n - 1),
             };
-            let lead = format!("  {} {:<9}", self.mark(Mark::Unknown), codes[0]);
+            let lead = format!("  {} {:<8} ", self.mark(Mark::Unknown), codes[0]);
             self.wrap(
                 out,
                 &lead,
@@ -350,7 +351,7 @@ impl Table {
 
     fn finding(&self, out: &mut String, group: &[&Finding], pad: &str) {
         let f = group[0];
-        let lead = format!("  {} {:<9}", self.mark(Mark::of(f.severity)), f.code);
+        let lead = format!("  {} {:<8} ", self.mark(Mark::of(f.severity)), f.code);
         self.wrap(out, &lead, TEXT_COL, &f.title);
         for g in group {
             self.wrap(out, pad, TEXT_COL, &sanitize(&g.message));

@@ -1,0 +1,68 @@
+//! The DNSSEC line of the records section: what the validator concluded, per answer role.
+
+use super::evidence::Line;
+use crate::checks::dnssec::{DnssecAnswer, DnssecFacts, Outcome, Role, Validator};
+use crate::report::day;
+
+/// `MX set secure (signed by example.com, until 2026-12-30)`, then the MX hosts and the
+/// policy names, each with its verdict.
+pub(super) fn lines(d: &DnssecFacts) -> Vec<Line> {
+    match &d.validator {
+        Validator::Disabled => vec![Line::Text("not checked (--no-dnssec)".into())],
+        Validator::Unavailable { detail } => vec![Line::Unknown(format!(
+            "cannot validate through this resolver: {detail}"
+        ))],
+        Validator::Validating { .. } => {
+            let mut out = Vec::new();
+            if let Some(a) = d.of(Role::Domain, None).next() {
+                out.push(Line::Text(format!("MX set {}", verdict(a, true))));
+            }
+            let mut hosts: Vec<String> = Vec::new();
+            for a in d.of(Role::MxHost, None) {
+                let host = a.host.as_deref().unwrap_or(&a.name);
+                // A host's A and AAAA answers almost always agree: show the worse one.
+                let text = format!("{host} {}", verdict(a, false));
+                match hosts
+                    .iter_mut()
+                    .find(|h| h.starts_with(&format!("{host} ")))
+                {
+                    Some(_) if a.outcome.is_secure() => {}
+                    Some(h) => *h = text,
+                    None => hosts.push(text),
+                }
+            }
+            if !hosts.is_empty() {
+                out.push(Line::Text(format!("MX hosts {}", hosts.join(" · "))));
+            }
+            let names: Vec<String> = [Role::Dmarc, Role::MtaSts]
+                .into_iter()
+                .filter_map(|r| d.of(r, None).next())
+                .map(|a| format!("{} {}", a.name, verdict(a, false)))
+                .collect();
+            if !names.is_empty() {
+                out.push(Line::Text(names.join(" · ")));
+            }
+            out
+        }
+    }
+}
+
+fn verdict(a: &DnssecAnswer, detail: bool) -> String {
+    match &a.outcome {
+        Outcome::Secure { signer, expires } if detail => {
+            let mut text = "secure".to_owned();
+            let by = signer.as_deref().map(|s| format!("signed by {s}"));
+            let until = expires.map(|e| format!("until {}", day(e)));
+            let parts: Vec<String> = by.into_iter().chain(until).collect();
+            if !parts.is_empty() {
+                text.push_str(&format!(" ({})", parts.join(", ")));
+            }
+            text
+        }
+        Outcome::Secure { .. } => "secure".into(),
+        Outcome::Insecure => "unsigned".into(),
+        Outcome::Bogus { reason, .. } => format!("bogus ({reason})"),
+        Outcome::Indeterminate { .. } => "indeterminate".into(),
+        Outcome::Failed(_) => "lookup failed".into(),
+    }
+}
