@@ -31,6 +31,9 @@ pub enum TrustAnchor {
     Root,
     /// DNSKEY records in zone-file syntax (`--trust-anchor FILE`), e.g. a lab's root key.
     File(PathBuf),
+    /// DNSKEY records in zone-file syntax held in memory (the demo's lab key), named by
+    /// `label` in reports.
+    Text { label: String, text: String },
 }
 
 impl TrustAnchor {
@@ -40,6 +43,9 @@ impl TrustAnchor {
             Self::File(path) => TrustAnchors::from_file(path).map_err(|e| {
                 SetupError(format!("reading the trust anchor {}: {e}", path.display()))
             }),
+            Self::Text { label, text } => text
+                .parse()
+                .map_err(|e| SetupError(format!("reading the trust anchor {label}: {e}"))),
         }
     }
 }
@@ -49,6 +55,7 @@ impl fmt::Display for TrustAnchor {
         match self {
             Self::Root => f.write_str("root"),
             Self::File(p) => write!(f, "{}", p.display()),
+            Self::Text { label, .. } => f.write_str(label),
         }
     }
 }

@@ -99,6 +99,16 @@ pub async fn mailcheck_in(
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
+    // Validate from the lab's own root key, as a user of `mailcheck lab serve` would with
+    // `--trust-anchor`: the lab signs its root, and IANA's keys cannot validate it.
+    let chooses = args
+        .iter()
+        .any(|a| *a == "--trust-anchor" || *a == "--no-dnssec");
+    if let Some(anchor) = lab_anchor(args).filter(|_| !chooses) {
+        command.env("MAILCHECK_TRUST_ANCHOR", anchor);
+    } else {
+        command.env_remove("MAILCHECK_TRUST_ANCHOR");
+    }
     let out = command
         .args(args)
         .env_remove("NO_COLOR")
@@ -123,6 +133,13 @@ pub async fn mailcheck_in(
         stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
         elapsed: start.elapsed(),
     }
+}
+
+/// The trust anchor file of the lab a run's `--resolver` names, if that is a running lab.
+fn lab_anchor(args: &[&str]) -> Option<std::path::PathBuf> {
+    let at = args.iter().position(|a| *a == "--resolver")?;
+    let addr: SocketAddr = args.get(at + 1)?.parse().ok()?;
+    Some(Lab::anchor_path(addr)).filter(|p| p.exists())
 }
 
 /// Audits DNS-only fixture domains against the lab ([`DNS_ONLY`]) and parses the JSON document.
