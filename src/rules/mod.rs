@@ -8,6 +8,7 @@
 mod bimi;
 mod bimi_logo;
 mod bl;
+mod dane;
 mod dkim;
 mod dmarc;
 mod dns;
@@ -102,6 +103,10 @@ pub struct Violation {
     pub subject: Option<String>,
     /// The exact record to publish, where one can be derived from the facts.
     pub fix: Option<String>,
+    /// A severity above the rule's default for this instance alone: a certificate problem
+    /// that DANE senders act on at this host (see `dane::escalate`). The config file's
+    /// override for the code, when there is one, wins.
+    pub severity: Option<Severity>,
 }
 
 impl Violation {
@@ -110,6 +115,7 @@ impl Violation {
             message: message.into(),
             subject: Some(subject.into()),
             fix: None,
+            severity: None,
         }
     }
 }
@@ -135,6 +141,7 @@ impl Outcome {
 
     fn fail(message: impl Into<String>) -> Self {
         Self::Fail(vec![Violation {
+            severity: None,
             message: message.into(),
             subject: None,
             fix: None,
@@ -170,6 +177,12 @@ pub static RULES: &[&Rule] = &[
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,
     &bl::BLOCKLIST_UNUSABLE,
+    &dane::DANE_NO_MATCH,
+    &dane::DANE_INSECURE,
+    &dane::DANE_UNUSABLE_PARAMS,
+    &dane::DANE_NO_ROLLOVER,
+    &dane::DANE_WITHOUT_STARTTLS,
+    &dane::DANE_AND_STS,
     &dkim::DKIM_NOT_FOUND,
     &dkim::DKIM_SELECTOR_MISSING,
     &dkim::keys::DKIM_INVALID,
@@ -344,7 +357,7 @@ pub fn evaluate_with(facts: &Facts, selection: &Selection) -> Evaluation {
     let root = dns::root_cause(facts);
     let mut eval = Evaluation::default();
     for rule in RULES {
-        let (severity, off) = match selection.state(rule) {
+        let (mut severity, off) = match selection.state(rule) {
             RuleState::Run(severity) => (severity, None),
             RuleState::Off(why) => (rule.severity, Some(why)),
         };
@@ -376,11 +389,19 @@ pub fn evaluate_with(facts: &Facts, selection: &Selection) -> Evaluation {
                 (Status::Unknown, Some(why))
             }
             Outcome::Fail(violations) => {
+                // The check carries the worst severity of its findings, so the score weighs
+                // an escalated finding as an error.
+                let chosen = severity;
                 for v in violations {
+                    let own = match v.severity {
+                        Some(s) if chosen == rule.severity => s.max(chosen),
+                        _ => chosen,
+                    };
+                    severity = severity.max(own);
                     eval.findings.push(Finding {
                         code: rule.code.into(),
                         name: rule.name.into(),
-                        severity,
+                        severity: own,
                         category: rule.category,
                         title: rule.title.into(),
                         message: v.message,
@@ -421,7 +442,7 @@ mod tests {
 
     fn well_formed(code: &str) -> bool {
         let prefixes = [
-            "MX", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "PTR", "BL", "DNS",
+            "MX", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "PTR", "BL", "DNS", "DANE",
         ];
         prefixes.iter().any(|p| {
             code.strip_prefix(p)

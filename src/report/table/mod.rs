@@ -58,7 +58,7 @@ pub struct Table(pub TableOptions);
 
 /// The order topics are listed in within a category.
 const TOPICS: &[&str] = &[
-    "DNS", "MX", "PTR", "SPF", "DKIM", "DMARC", "TLS", "STS", "RPT", "BIMI", "BL",
+    "DNS", "MX", "PTR", "SPF", "DKIM", "DMARC", "TLS", "DANE", "STS", "RPT", "BIMI", "BL",
 ];
 
 /// Column where finding texts start: "  ✖ DMARC001 ".
