@@ -315,7 +315,8 @@ pub struct CheckResult {
     pub code: String,
     pub name: String,
     pub category: Category,
-    /// The severity its findings carry: the rule's default, or the config file's override.
+    /// The severity its findings carry: the rule's default, or the config file's override;
+    /// when one finding is escalated (a certificate problem DANE senders act on), the worst.
     pub severity: Severity,
     pub status: Status,
     /// Why the status is `unknown`, `not-applicable` or `not-run`.
