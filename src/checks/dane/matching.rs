@@ -161,8 +161,15 @@ pub fn match_chain(tlsa: &[Tlsa], chain: &[CertFacts], names: &[&str], now: i64)
     let mut reasons = Vec::new();
     for t in records.iter().filter(|t| t.usage == 2) {
         for (depth, cert) in chain.iter().enumerate() {
+            if !matches_cert(t, cert) {
+                continue;
+            }
             // The leaf is its own trust anchor only when self-issued (RFC 7671 §5.2.2).
-            if (depth == 0 && !leaf.self_issued()) || !matches_cert(t, cert) {
+            if depth == 0 && !leaf.self_issued() {
+                reasons.push(format!(
+                    "the DANE-TA record {} matches the server's own certificate, which is not                      a trust anchor (as DANE-EE, usage 3, it would match)",
+                    brief(t)
+                ));
                 continue;
             }
             match ta_path_problem(chain, depth, names, now) {
@@ -447,7 +454,10 @@ mod tests {
         let root = TestCa::root("Lab Root");
         let chain = facts(&root.leaf(&["mx.example.test"], Validity::Long, true));
         let m = match_chain(&[tlsa(2, 1, 1, &chain[0].spki_sha256)], &chain, HOST, now());
-        assert_eq!(m, ChainMatch::NoMatch { reasons: vec![] });
+        assert!(
+            matches!(&m, ChainMatch::NoMatch { reasons } if reasons[0].contains("DANE-EE")),
+            "{m:?}"
+        );
         // A self-signed leaf is its own trust anchor, name checked.
         let own = facts(&ServerCert::self_signed(&["mx.example.test"]));
         let t = tlsa(2, 1, 1, &own[0].spki_sha256);
