@@ -92,6 +92,7 @@ fn cname_beside_data(f: &Facts) -> Outcome {
             .into_iter()
             .filter_map(|(name, target)| {
                 target.map(|t| super::Violation {
+                    severity: None,
                     message: format!("{name} has TXT records and also a CNAME to {t}"),
                     subject: Some(name.to_owned()),
                     fix: None,

@@ -8,6 +8,7 @@
 mod bimi;
 mod bimi_logo;
 mod bl;
+mod dane;
 mod dkim;
 mod dmarc;
 mod dns;
@@ -103,6 +104,10 @@ pub struct Violation {
     pub subject: Option<String>,
     /// The exact record to publish, where one can be derived from the facts.
     pub fix: Option<String>,
+    /// A severity above the rule's default for this instance alone: a certificate problem
+    /// that DANE senders act on at this host (see `dane::escalate`). The config file's
+    /// override for the code, when there is one, wins.
+    pub severity: Option<Severity>,
 }
 
 impl Violation {
@@ -111,6 +116,7 @@ impl Violation {
             message: message.into(),
             subject: Some(subject.into()),
             fix: None,
+            severity: None,
         }
     }
 }
@@ -136,6 +142,7 @@ impl Outcome {
 
     fn fail(message: impl Into<String>) -> Self {
         Self::Fail(vec![Violation {
+            severity: None,
             message: message.into(),
             subject: None,
             fix: None,
@@ -171,6 +178,12 @@ pub static RULES: &[&Rule] = &[
     &bl::IP_LISTED_POLICY,
     &bl::DOMAIN_LISTED,
     &bl::BLOCKLIST_UNUSABLE,
+    &dane::DANE_NO_MATCH,
+    &dane::DANE_INSECURE,
+    &dane::DANE_UNUSABLE_PARAMS,
+    &dane::DANE_NO_ROLLOVER,
+    &dane::DANE_WITHOUT_STARTTLS,
+    &dane::DANE_AND_STS,
     &dkim::DKIM_NOT_FOUND,
     &dkim::DKIM_SELECTOR_MISSING,
     &dkim::keys::DKIM_INVALID,
@@ -306,7 +319,8 @@ pub struct CheckResult {
     pub code: String,
     pub name: String,
     pub category: Category,
-    /// The severity its findings carry: the rule's default, or the config file's override.
+    /// The severity its findings carry: the rule's default, or the config file's override;
+    /// when one finding is escalated (a certificate problem DANE senders act on), the worst.
     pub severity: Severity,
     pub status: Status,
     /// Why the status is `unknown`, `not-applicable` or `not-run`.
@@ -348,7 +362,7 @@ pub fn evaluate_with(facts: &Facts, selection: &Selection) -> Evaluation {
     let root = dns::root_cause(facts);
     let mut eval = Evaluation::default();
     for rule in RULES {
-        let (severity, off) = match selection.state(rule) {
+        let (mut severity, off) = match selection.state(rule) {
             RuleState::Run(severity) => (severity, None),
             RuleState::Off(why) => (rule.severity, Some(why)),
         };
@@ -380,11 +394,19 @@ pub fn evaluate_with(facts: &Facts, selection: &Selection) -> Evaluation {
                 (Status::Unknown, Some(why))
             }
             Outcome::Fail(violations) => {
+                // The check carries the worst severity of its findings, so the score weighs
+                // an escalated finding as an error.
+                let chosen = severity;
                 for v in violations {
+                    let own = match v.severity {
+                        Some(s) if chosen == rule.severity => s.max(chosen),
+                        _ => chosen,
+                    };
+                    severity = severity.max(own);
                     eval.findings.push(Finding {
                         code: rule.code.into(),
                         name: rule.name.into(),
-                        severity,
+                        severity: own,
                         category: rule.category,
                         title: rule.title.into(),
                         message: v.message,

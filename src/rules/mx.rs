@@ -181,6 +181,7 @@ fn mx_host_unresolvable(f: &Facts) -> Outcome {
             "has no A or AAAA record"
         };
         violations.push(Violation {
+            severity: None,
             message: format!("MX host {} {how}", host.name),
             subject: Some(host.name.clone()),
             fix: None,

@@ -214,7 +214,12 @@ fn rpt_missing(f: &Facts) -> Outcome {
         .map(|d| d.name.as_str())
         .collect();
     if !sts && dane.is_empty() {
-        // DANE may be there behind a failed TLSA lookup: could not tell.
+        // DANE may be there behind a failed MX or TLSA lookup: could not tell.
+        if f.mx.lookup.failure().is_some() {
+            return Outcome::needs(&f.mx.lookup, &format!("MX {}", f.domain), || {
+                Outcome::NotApplicable
+            });
+        }
         if let Some(d) = f.dane.iter().find(|d| d.lookup.failure().is_some()) {
             return Outcome::needs(&d.lookup, &format!("TLSA {}", d.name), || {
                 Outcome::NotApplicable
@@ -239,6 +244,7 @@ fn rpt_missing(f: &Facts) -> Outcome {
     with(&f.tls_rpt, || {
         if f.tls_rpt.records.is_empty() {
             Outcome::Fail(vec![Violation {
+                severity: None,
                 message: format!(
                     "{} publishes {what}, but {} has no v=TLSRPTv1 record",
                     f.domain, f.tls_rpt.name

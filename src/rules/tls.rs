@@ -17,7 +17,7 @@ pub use cert::{
 };
 
 /// Why nothing could be decided: the best summary of the probes that did not get far enough.
-fn unreachable_reason(probes: &[Probe]) -> String {
+pub(super) fn unreachable_reason(probes: &[Probe]) -> String {
     let tried: Vec<&Probe> = probes.iter().filter(|p| p.skipped.is_none()).collect();
     if tried.is_empty() {
         return "no MX address may be contacted (see TLS014)".into();
@@ -65,6 +65,17 @@ fn per_probe(
     moot: impl Fn(&Probe) -> bool,
     violation: impl Fn(&Probe) -> Option<String>,
 ) -> Outcome {
+    per_probe_at(f, applies, moot, violation, |_| None)
+}
+
+/// [`per_probe`], with a severity above the rule's for some probes (`escalate`).
+fn per_probe_at(
+    f: &Facts,
+    applies: impl Fn(&Probe) -> bool,
+    moot: impl Fn(&Probe) -> bool,
+    violation: impl Fn(&Probe) -> Option<String>,
+    escalate: impl Fn(&Probe) -> Option<Severity>,
+) -> Outcome {
     if !f.smtp.enabled {
         return Outcome::NotRun("--no-smtp".into());
     }
@@ -84,27 +95,29 @@ fn per_probe(
         judged
             .iter()
             .filter_map(|p| {
-                violation(p)
-                    .map(|m| Violation::at(subject(p), format!("{} ({}): {m}", p.host, p.ip)))
+                violation(p).map(|m| Violation {
+                    severity: escalate(p),
+                    ..Violation::at(subject(p), format!("{} ({}): {m}", p.host, p.ip))
+                })
             })
             .collect(),
     )
 }
 
-fn subject(p: &Probe) -> String {
+pub(super) fn subject(p: &Probe) -> String {
     format!("{} {}", p.host, p.ip)
 }
 
 /// The TLS facts of a probe whose handshake got a certificate.
-fn cert_facts(p: &Probe) -> Option<&TlsFacts> {
+pub(super) fn cert_facts(p: &Probe) -> Option<&TlsFacts> {
     p.tls.as_ref().filter(|t| !t.chain.is_empty())
 }
 
-fn ehlo_ok(p: &Probe) -> bool {
+pub(super) fn ehlo_ok(p: &Probe) -> bool {
     p.ehlo.as_ref().is_some_and(|r| r.code == 250)
 }
 
-fn offers_starttls(p: &Probe) -> bool {
+pub(super) fn offers_starttls(p: &Probe) -> bool {
     p.ehlo
         .as_ref()
         .is_some_and(|r| r.code == 250 && r.has_extension("STARTTLS"))

@@ -7,6 +7,7 @@ mod bulk_io;
 mod catalogue;
 mod certs;
 mod cli;
+mod dane;
 mod demo;
 mod diff;
 mod dkim;

@@ -19,6 +19,8 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("BIMI003", "bimiweak.test"),
     ("BIMI004", "bimiweak.test"),
     ("BIMI005", "bimicname.test"),
+    ("DANE003", "daneparams.test"),
+    ("DANE004", "daneparams.test"),
     ("DKIM001", "nospf.test"),
     ("DKIM003", "dkimbad.test"),
     ("DKIM004", "dkimbad.test"),
@@ -111,6 +113,21 @@ const LIVE_TRIGGERS: &[(&str, &str)] = &[
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
+    // Interim: these mark the lab's unsigned answers secure in the facts; signed lab zones
+    // will replace them with plain fixture audits.
+    (
+        "DANE001",
+        "dane::tlsa_that_does_not_match_the_presented_key",
+    ),
+    (
+        "DANE002",
+        "dane::tlsa_that_does_not_match_the_presented_key",
+    ),
+    ("DANE005", "dane::starttls_missing_at_a_dane_host"),
+    (
+        "DANE006",
+        "dane::tlsa_that_does_not_match_the_presented_key",
+    ),
     ("DKIM002", "dkim::a_named_selector_without_a_key"),
     ("DNS002", "https::cnames_dangling_beside_data_and_dane"),
     ("MX012", "smtp::metadata_addresses_are_never_contacted"),
@@ -198,6 +215,7 @@ fn live_triggers_name_tests_that_exist() {
         ("certs", include_str!("certs.rs")),
         ("faults", include_str!("faults.rs")),
         ("https", include_str!("https.rs")),
+        ("dane", include_str!("dane.rs")),
     ];
     for (code, test) in LIVE_TRIGGERS {
         let (module, name) = test.split_once("::").unwrap();

@@ -1,4 +1,5 @@
-//! Certificate details for the report, read with x509-parser: names, dates, key, algorithm.
+//! Certificate details for the report, read with x509-parser: names, dates, key, algorithm,
+//! and the digests DANE TLSA records are matched against (RFC 6698 §2.1).
 
 use serde::{Deserialize, Serialize};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
@@ -20,6 +21,19 @@ pub struct CertFacts {
     pub signature_algorithm: String,
     pub is_ca: bool,
     pub serial: String,
+    /// SHA-256 of the whole DER certificate, lowercase hex (TLSA selector 0, matching 1).
+    #[serde(default)]
+    pub sha256: String,
+    /// SHA-512 of the whole DER certificate (TLSA selector 0, matching 2).
+    #[serde(default)]
+    pub sha512: String,
+    /// SHA-256 of the DER `SubjectPublicKeyInfo` (TLSA selector 1, matching 1: the usual
+    /// `3 1 1` record).
+    #[serde(default)]
+    pub spki_sha256: String,
+    /// SHA-512 of the DER `SubjectPublicKeyInfo` (TLSA selector 1, matching 2).
+    #[serde(default)]
+    pub spki_sha512: String,
 }
 
 impl CertFacts {
@@ -29,7 +43,7 @@ impl CertFacts {
     }
 
     /// Reads a DER certificate; `None` if x509-parser cannot.
-    pub(super) fn parse(der: &[u8]) -> Option<Self> {
+    pub fn parse(der: &[u8]) -> Option<Self> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
         let sans = cert
             .subject_alternative_name()
@@ -70,8 +84,24 @@ impl CertFacts {
             signature_algorithm: name_of(&cert.signature_algorithm.algorithm),
             is_ca: cert.is_ca(),
             serial: cert.raw_serial_as_string(),
+            sha256: hex_digest(&ring::digest::SHA256, der),
+            sha512: hex_digest(&ring::digest::SHA512, der),
+            spki_sha256: hex_digest(&ring::digest::SHA256, spki.raw),
+            spki_sha512: hex_digest(&ring::digest::SHA512, spki.raw),
         })
     }
+}
+
+/// A digest as lowercase hex, the spelling TLSA data has in the facts.
+pub fn hex_digest(algorithm: &'static ring::digest::Algorithm, data: &[u8]) -> String {
+    use std::fmt::Write as _;
+    ring::digest::digest(algorithm, data)
+        .as_ref()
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 fn ip_of(bytes: &[u8]) -> Option<std::net::IpAddr> {

@@ -24,7 +24,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
-pub use cert::CertFacts;
+pub use cert::{CertFacts, hex_digest};
 pub use tls::{CertVerdict, TlsFacts, TrustSource, load_roots, verdict_of};
 
 use crate::net::{AddressClass, Policy};

@@ -123,6 +123,7 @@ fn dmarc_missing(f: &Facts) -> Outcome {
         }
         let rua = format!("dmarc-reports@{}", f.domain);
         Outcome::Fail(vec![Violation {
+            severity: None,
             message,
             subject: None,
             fix: Some(format!(
@@ -177,6 +178,7 @@ fn dmarc_policy_none(f: &Facts) -> Outcome {
             }
         }
         Outcome::Fail(vec![Violation {
+            severity: None,
             message: format!(
                 "{}={} applies to {}{whose}: \"{}\"",
                 a.tag_name(),
@@ -249,6 +251,7 @@ fn dmarc_invalid(f: &Facts) -> Outcome {
             .iter()
             .filter_map(|r| {
                 r.parsed.as_ref().err().map(|why| Violation {
+                    severity: None,
                     message: format!("\"{}\": {why}", r.text),
                     subject: Some(f.dmarc.name.clone()),
                     fix: None,

@@ -33,6 +33,7 @@ fn dmarc_no_policy_tag(f: &Facts) -> Outcome {
         let mut tags = a.record.text.trim_end_matches([';', ' ']).to_owned();
         tags = tags.replacen("v=DMARC1", "v=DMARC1; p=none", 1);
         Outcome::Fail(vec![Violation {
+            severity: None,
             message: format!(
                 "\"{}\" has no p= tag: receivers read it as p=none",
                 a.record.text
@@ -284,6 +285,7 @@ fn dmarc_parked_weak(f: &Facts) -> Outcome {
             return Outcome::Pass;
         }
         Outcome::Fail(vec![Violation {
+            severity: None,
             message: format!(
                 "{} receives no mail, but {}",
                 f.domain,

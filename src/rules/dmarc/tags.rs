@@ -13,6 +13,7 @@ fn fail_if_any(messages: Vec<String>) -> Outcome {
         messages
             .into_iter()
             .map(|message| Violation {
+                severity: None,
                 message,
                 subject: None,
                 fix: None,
@@ -149,6 +150,7 @@ fn dmarc_no_rua(f: &Facts) -> Outcome {
         }
         let text = a.record.text.trim_end_matches([';', ' ']);
         Outcome::Fail(vec![Violation {
+            severity: None,
             message: format!("{} has no rua= tag", f.dmarc.name),
             subject: None,
             fix: Some(format!(
@@ -220,6 +222,7 @@ fn dmarc_report_unauthorised(f: &Facts) -> Outcome {
                 Lookup::Found { records, .. }
                     if records.iter().any(|t| claims_dmarc(&t.text())) => {}
                 _ => violations.push(Violation {
+                    severity: None,
                     message: format!(
                         "{} ({}) is outside the domain and {name} has no v=DMARC1 record",
                         r.uri, r.tag

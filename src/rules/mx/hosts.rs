@@ -266,6 +266,7 @@ fn mx_equal_preference(f: &Facts) -> Outcome {
                         .collect();
                     hosts.dedup();
                     (hosts.len() > 1).then(|| Violation {
+                        severity: None,
                         message: format!("preference {p}: {}", hosts.join(", ")),
                         subject: None,
                         fix: None,

@@ -39,6 +39,7 @@ fn spf_missing(f: &Facts) -> Outcome {
                     .as_ref()
                     .is_none_or(|h| h.a.records().is_none() && h.aaaa.records().is_none());
             Outcome::Fail(vec![Violation {
+                severity: None,
                 message: format!(
                     "{} publishes no TXT record starting with v=spf1 ({} TXT record(s) in all)",
                     f.domain,
@@ -78,6 +79,7 @@ fn spf_multiple(f: &Facts) -> Outcome {
             let texts: Vec<String> = found.iter().map(|t| t.text()).collect();
             let list: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
             Outcome::Fail(vec![Violation {
+                severity: None,
                 message: format!(
                     "{} publishes {} SPF records: {}",
                     f.domain,

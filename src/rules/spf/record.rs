@@ -155,6 +155,7 @@ fn spf_glued_strings(f: &Facts) -> Outcome {
                     && !tail.eq_ignore_ascii_case("v=spf1")
                 {
                     violations.push(Violation {
+                        severity: None,
                         message: format!(
                             "\"{tail}\" and \"{head}\" are joined into \"{tail}{head}\""
                         ),
@@ -247,6 +248,7 @@ fn spf_near_miss(f: &Facts) -> Outcome {
                     return None;
                 };
                 Some(Violation {
+                    severity: None,
                     message: format!("\"{text}\" {why}"),
                     subject: Some(f.domain.to_string()),
                     fix: None,
@@ -332,6 +334,7 @@ fn spf_helo_missing(f: &Facts) -> Outcome {
             }
             Lookup::Found { records, .. } if !spf::records(records).is_empty() => {}
             _ => violations.push(Violation {
+                severity: None,
                 message: format!("{} has no SPF record", h.name),
                 subject: Some(h.name.clone()),
                 fix: Some(format!("{}. TXT \"v=spf1 a -all\"", h.name)),

@@ -1,6 +1,6 @@
 //! Certificate rules: dates, trust, name, strength, consistency across addresses.
 
-use super::{Outcome, Rule, Violation, cert_facts, offers_starttls, per_probe};
+use super::{Outcome, Rule, Violation, cert_facts, offers_starttls, per_probe, per_probe_at};
 use crate::checks::smtp::{CertFacts, CertVerdict, Probe, TlsFacts};
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
@@ -13,6 +13,18 @@ fn per_cert(f: &Facts, judge: impl Fn(&Probe, &TlsFacts) -> Option<String>) -> O
         |p| cert_facts(p).is_some(),
         |p| p.ehlo.is_some() && !offers_starttls(p),
         |p| cert_facts(p).and_then(|t| judge(p, t)),
+    )
+}
+
+/// [`per_cert`] for the name and date checks: an error where DANE senders apply them (a
+/// secure DANE-TA record and no matching DANE-EE one), since they then refuse the host.
+fn per_cert_dane(f: &Facts, judge: impl Fn(&Probe, &TlsFacts) -> Option<String>) -> Outcome {
+    per_probe_at(
+        f,
+        |p| cert_facts(p).is_some(),
+        |p| p.ehlo.is_some() && !offers_starttls(p),
+        |p| cert_facts(p).and_then(|t| judge(p, t)),
+        |p| crate::rules::dane::names_and_dates_checked(f, p).then_some(Severity::Error),
     )
 }
 
@@ -37,7 +49,7 @@ pub static CERT_EXPIRED: Rule = Rule {
 };
 
 fn cert_expired(f: &Facts) -> Outcome {
-    per_cert(f, |p, t| {
+    per_cert_dane(f, |p, t| {
         let c = leaf(t);
         let now = i64::try_from(p.started).unwrap_or(i64::MAX);
         if c.not_after < now {
@@ -218,7 +230,7 @@ pub static CERT_NAME_MISMATCH: Rule = Rule {
 };
 
 fn cert_name_mismatch(f: &Facts) -> Outcome {
-    per_cert(f, |p, t| {
+    per_cert_dane(f, |p, t| {
         (t.name_matches == Some(false)).then(|| {
             format!(
                 "the certificate names {}, not {}",

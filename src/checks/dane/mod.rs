@@ -1,6 +1,7 @@
-//! DANE for SMTP (RFC 7672), facts only: the TLSA records at `_25._tcp.<mx host>` of every MX
-//! host. Enough to tell whether a domain uses DANE (so TLS-RPT is worth recommending); judging
-//! the records against the certificates is left to a DANE check of its own.
+//! DANE for SMTP (RFC 7672): the TLSA records at `_25._tcp.<mx host>` of every MX host, and
+//! the pure [`matching`] of those records against the chains the SMTP probe saw.
+
+pub mod matching;
 
 use serde::{Deserialize, Serialize};
 
