@@ -1,19 +1,26 @@
-//! The lab's request handler: counts, applies faults, then answers from the catalog.
+//! The lab's request handler: counts, applies faults, then answers from the catalog (a DS
+//! question at a zone's origin from its parent), stripping DNSSEC records when asked to.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
+use hickory_server::net::NetError;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_server::proto::rr::Name;
+use hickory_server::proto::op::{Header, HeaderCounts, Message, Metadata, ResponseCode};
+use hickory_server::proto::rr::{LowerName, Name, Record, RecordType};
+use hickory_server::proto::serialize::binary::{BinDecodable as _, BinDecoder, BinEncoder};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::{Catalog, MessageResponseBuilder};
+use hickory_server::zone_handler::{Catalog, MessageResponse, MessageResponseBuilder, Queries};
 
 use super::{Fault, Received, State, key};
 
 pub(super) struct Handler {
     pub(super) catalog: Catalog,
+    /// Zone origin → a catalog of its parent alone, for DS questions.
+    pub(super) parents: HashMap<LowerName, Catalog>,
     pub(super) state: Arc<State>,
 }
 
@@ -95,14 +102,70 @@ impl RequestHandler for Handler {
             }
             _ => None,
         };
-        match code {
-            Some(code) => {
-                let reply = MessageResponseBuilder::new(&request.queries, None)
-                    .error_msg(&request.metadata, code);
-                send(&mut response, reply, request).await
-            }
-            None => self.catalog.handle_request::<R, T>(request, response).await,
+        if let Some(code) = code {
+            let reply = MessageResponseBuilder::new(&request.queries, None)
+                .error_msg(&request.metadata, code);
+            return send(&mut response, reply, request).await;
         }
+        let catalog = if query.query_type() == RecordType::DS {
+            self.parents.get(query.name()).unwrap_or(&self.catalog)
+        } else {
+            &self.catalog
+        };
+        if self.state.strip_dnssec.load(Ordering::Relaxed) {
+            catalog
+                .handle_request::<Strip<R>, T>(request, Strip(response))
+                .await
+        } else {
+            catalog.handle_request::<R, T>(request, response).await
+        }
+    }
+}
+
+/// Passes answers on without their DNSSEC records, as a resolver that strips them would.
+#[derive(Clone)]
+struct Strip<R>(R);
+
+#[async_trait]
+impl<R: ResponseHandler> ResponseHandler for Strip<R> {
+    async fn send_response<'a>(
+        &mut self,
+        response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        // hickory's response holds its records as iterators: encode, decode, filter, rebuild.
+        let mut bytes = Vec::with_capacity(512);
+        response
+            .destructive_emit(&mut BinEncoder::new(&mut bytes))
+            .map_err(|e| NetError::from(e.to_string()))?;
+        let message = Message::from_vec(&bytes)?;
+        let mut decoder = BinDecoder::new(&bytes);
+        let header = Header::read(&mut decoder)?;
+        let queries = Queries::read(&mut decoder, usize::from(header.counts.queries))?;
+        let keep = |r: &&Record| {
+            !matches!(
+                r.record_type(),
+                RecordType::RRSIG
+                    | RecordType::DNSKEY
+                    | RecordType::DS
+                    | RecordType::NSEC
+                    | RecordType::NSEC3
+            )
+        };
+        let reply = MessageResponseBuilder::new(&queries, message.edns.as_ref()).build(
+            message.metadata,
+            message.answers.iter().filter(keep),
+            message.authorities.iter().filter(keep),
+            [],
+            message.additionals.iter().filter(keep),
+        );
+        self.0.send_response(reply).await
     }
 }
 

@@ -19,6 +19,7 @@ mod help;
 mod hostile;
 mod https;
 mod json;
+mod lab_dnssec;
 mod oracle;
 mod politeness;
 mod ptr;
