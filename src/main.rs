@@ -392,6 +392,14 @@ fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
             lab.addr(),
             dir.display()
         );
+        // The root is signed with a key made for this run: validating needs its anchor.
+        let anchor = std::env::temp_dir().join(format!("mailcheck-lab-{}.key", lab.addr().port()));
+        lab.write_trust_anchor(&anchor)
+            .with_context(|| format!("writing {}", anchor.display()))?;
+        eprintln!(
+            "mailcheck lab: root trust anchor in {} (pass it as --trust-anchor)",
+            anchor.display()
+        );
         // The resolver address alone on stdout, for scripts.
         println!("{}", lab.addr());
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -399,6 +407,7 @@ fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
             r = tokio::signal::ctrl_c() => r?,
             _ = term.recv() => {}
         }
+        let _ = std::fs::remove_file(&anchor);
         let received = lab.received();
         let pairs = lab.query_log().len();
         let tcp = received.iter().filter(|r| r.tcp).count();

@@ -204,3 +204,49 @@ async fn stripping_can_start_while_the_lab_runs() {
     // The data itself still comes.
     assert!(dns.mx("dnssec-ok.test").await.records().is_some());
 }
+
+#[tokio::test]
+async fn lab_serve_writes_its_trust_anchor() {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailcheck"))
+        .args(["lab", "serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mailcheck lab serve");
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line))
+        .await
+        .expect("the address is printed")
+        .expect("stdout");
+    let addr: std::net::SocketAddr = line.trim().parse().expect("an address alone");
+    let path = loop {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stderr.read_line(&mut line))
+            .await
+            .expect("the anchor is announced")
+            .expect("stderr");
+        assert!(!line.is_empty(), "no trust anchor line on stderr");
+        if let Some(rest) = line.split("trust anchor in ").nth(1) {
+            break std::path::PathBuf::from(rest.split(" (").next().expect("path"));
+        }
+    };
+    let text = std::fs::read_to_string(&path).expect("anchor file");
+    assert!(text.starts_with(". 300 IN DNSKEY 257 3 13 "), "{text}");
+    let dns = Dns::new(&ResolverSettings {
+        servers: Some(vec![addr]),
+        timeout: Duration::from_millis(800),
+        tries: 2,
+        qps: None,
+        dnssec: Some(TrustAnchor::File(path)),
+    })
+    .expect("resolver");
+    assert!(matches!(
+        verdict(&dns, "dnssec-ok.test", RecordType::Mx).await,
+        Validation::Secure { .. }
+    ));
+    child.kill().await.expect("stopped");
+}
