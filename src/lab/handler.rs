@@ -15,12 +15,15 @@ use hickory_server::proto::serialize::binary::{BinDecodable as _, BinDecoder, Bi
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{Catalog, MessageResponse, MessageResponseBuilder, Queries};
 
+use super::zones::Chain;
 use super::{Fault, Received, State, key};
 
 pub(super) struct Handler {
     pub(super) catalog: Catalog,
     /// Zone origin → a catalog of its parent alone, for DS questions.
     pub(super) parents: HashMap<LowerName, Catalog>,
+    /// Every zone's origin and, when signed, its NSEC chain.
+    pub(super) chains: Vec<(Name, Option<Arc<Chain>>)>,
     pub(super) state: Arc<State>,
 }
 
@@ -107,14 +110,42 @@ impl RequestHandler for Handler {
                 .error_msg(&request.metadata, code);
             return send(&mut response, reply, request).await;
         }
+        self.answer::<R, T>(request, response).await
+    }
+}
+
+impl Handler {
+    /// From the catalog (a DS at a zone's origin from its parent), rewritten when needed.
+    async fn answer<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response: R,
+    ) -> ResponseInfo {
+        let Some(query) = request.queries.queries().first() else {
+            return self.catalog.handle_request::<R, T>(request, response).await;
+        };
         let catalog = if query.query_type() == RecordType::DS {
             self.parents.get(query.name()).unwrap_or(&self.catalog)
         } else {
             &self.catalog
         };
-        if self.state.strip_dnssec.load(Ordering::Relaxed) {
+        let strip = self.state.strip_dnssec.load(Ordering::Relaxed);
+        let qname = Name::from(query.name().clone());
+        let chain = self
+            .chains
+            .iter()
+            .filter(|(origin, _)| origin.zone_of(&qname))
+            .max_by_key(|(origin, _)| origin.num_labels())
+            .and_then(|(_, chain)| chain.clone());
+        let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        if strip || (dnssec_ok && chain.is_some()) {
+            let rewrite = Rewrite {
+                inner: response,
+                strip,
+                chain: chain.filter(|_| !strip),
+            };
             catalog
-                .handle_request::<Strip<R>, T>(request, Strip(response))
+                .handle_request::<Rewrite<R>, T>(request, rewrite)
                 .await
         } else {
             catalog.handle_request::<R, T>(request, response).await
@@ -122,12 +153,48 @@ impl RequestHandler for Handler {
     }
 }
 
-/// Passes answers on without their DNSSEC records, as a resolver that strips them would.
+/// Passes answers on changed: without their DNSSEC records, as a resolver that strips them
+/// would, or with the wildcard denial hickory leaves out of a signed NXDOMAIN.
 #[derive(Clone)]
-struct Strip<R>(R);
+struct Rewrite<R> {
+    inner: R,
+    strip: bool,
+    chain: Option<Arc<Chain>>,
+}
+
+/// The NSEC (with its RRSIG) denying the wildcard at the closest encloser of `qname`, when
+/// the answer does not hold it already (RFC 4035 §3.1.3.2).
+///
+/// hickory-server 0.26 proves the wildcard absent at the query name's parent, which is the
+/// closest encloser only for a name one label below an existing one; for
+/// `_dmarc.nope.test` (closest encloser `test.`, an empty non-terminal) the proof is missing
+/// and a validator rightly calls the NXDOMAIN bogus.
+fn wildcard_denial(chain: &Chain, qname: &Name, authorities: &[Record]) -> Vec<Record> {
+    let exists = |name: &Name| chain.iter().any(|(owner, _, _)| name.zone_of(owner));
+    let mut encloser = qname.base_name();
+    while !encloser.is_root() && !exists(&encloser) {
+        encloser = encloser.base_name();
+    }
+    let Ok(wildcard) = encloser.prepend_label("*") else {
+        return Vec::new();
+    };
+    let covering = chain
+        .iter()
+        .find(|(owner, next, _)| *owner < wildcard && (wildcard < *next || next <= owner));
+    match covering {
+        Some((owner, _, records))
+            if !authorities
+                .iter()
+                .any(|r| r.name == *owner && r.record_type() == RecordType::NSEC) =>
+        {
+            records.clone()
+        }
+        _ => Vec::new(),
+    }
+}
 
 #[async_trait]
-impl<R: ResponseHandler> ResponseHandler for Strip<R> {
+impl<R: ResponseHandler> ResponseHandler for Rewrite<R> {
     async fn send_response<'a>(
         &mut self,
         response: MessageResponse<
@@ -148,15 +215,24 @@ impl<R: ResponseHandler> ResponseHandler for Strip<R> {
         let mut decoder = BinDecoder::new(&bytes);
         let header = Header::read(&mut decoder)?;
         let queries = Queries::read(&mut decoder, usize::from(header.counts.queries))?;
+        let mut message = message;
+        if let (Some(chain), Some(query)) = (&self.chain, message.queries.first())
+            && message.metadata.response_code == ResponseCode::NXDomain
+        {
+            let extra = wildcard_denial(chain, query.name(), &message.authorities);
+            message.authorities.extend(extra);
+        }
+        let strip = self.strip;
         let keep = |r: &&Record| {
-            !matches!(
-                r.record_type(),
-                RecordType::RRSIG
-                    | RecordType::DNSKEY
-                    | RecordType::DS
-                    | RecordType::NSEC
-                    | RecordType::NSEC3
-            )
+            !strip
+                || !matches!(
+                    r.record_type(),
+                    RecordType::RRSIG
+                        | RecordType::DNSKEY
+                        | RecordType::DS
+                        | RecordType::NSEC
+                        | RecordType::NSEC3
+                )
         };
         let reply = MessageResponseBuilder::new(&queries, message.edns.as_ref()).build(
             message.metadata,
@@ -165,7 +241,7 @@ impl<R: ResponseHandler> ResponseHandler for Strip<R> {
             [],
             message.additionals.iter().filter(keep),
         );
-        self.0.send_response(reply).await
+        self.inner.send_response(reply).await
     }
 }
 

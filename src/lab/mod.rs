@@ -406,6 +406,7 @@ impl LabBuilder {
         let mut server = Server::new(Handler {
             catalog: zones.catalog,
             parents: zones.parents,
+            chains: zones.chains,
             state: Arc::clone(&state),
         });
         server.register_socket(udp);

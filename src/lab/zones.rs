@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hickory_server::dnssec::NxProofKind;
+use hickory_server::proto::dnssec::rdata::DNSSECRData;
 use hickory_server::proto::rr::rdata::NS;
-use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RrKey};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
@@ -23,6 +24,30 @@ pub(super) struct Zones {
     pub(super) parents: HashMap<LowerName, Catalog>,
     /// The root zone's key, as a trust-anchor line.
     pub(super) anchor: String,
+    /// Every zone's origin, with its NSEC chain when it is signed.
+    pub(super) chains: Vec<(Name, Option<Arc<Chain>>)>,
+}
+
+/// A signed zone's NSEC records: owner, next name, and the NSEC with its RRSIG.
+pub(super) type Chain = Vec<(Name, Name, Vec<Record>)>;
+
+/// The NSEC records of a signed zone, read back after signing.
+fn chain(zone: &mut InMemoryZoneHandler) -> Chain {
+    zone.records_get_mut()
+        .values()
+        .filter(|set| set.record_type() == RecordType::NSEC)
+        .filter_map(|set| {
+            let next = set.records_without_rrsigs().find_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some(nsec.next_domain_name().clone()),
+                _ => None,
+            })?;
+            Some((
+                set.name().clone(),
+                next,
+                set.records_with_rrsigs().cloned().collect(),
+            ))
+        })
+        .collect()
 }
 
 /// The name server every delegation names; the lab answers for all zones itself.
@@ -124,11 +149,16 @@ pub(super) fn assemble(
             handlers[p].1.upsert_mut(ds, 0);
         }
     }
+    let chains = handlers
+        .iter_mut()
+        .map(|(origin, zone, mode)| (origin.clone(), mode.map(|_| Arc::new(chain(zone)))))
+        .collect();
     let (catalog, parents) = catalogs(handlers, parents);
     Ok(Zones {
         catalog,
         parents,
         anchor,
+        chains,
     })
 }
 

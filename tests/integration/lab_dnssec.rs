@@ -186,6 +186,24 @@ async fn signed_denial_of_existence_is_secure() {
 }
 
 #[tokio::test]
+async fn deep_nxdomain_carries_the_wildcard_denial() {
+    let (_lab, dns, _dir) = fixtures(Lab::builder()).await;
+    // Closest encloser `test.` (an empty non-terminal in the root) and the apex of a signed
+    // zone: both need the NSEC denying the wildcard there, which hickory leaves out.
+    for (name, rtype) in [
+        ("_dmarc.nope.test", RecordType::Txt),
+        ("_smtp._tls.dnssec-ok.test", RecordType::Txt),
+        ("nope.test", RecordType::Mx),
+    ] {
+        let v = verdict(&dns, name, rtype).await;
+        assert!(
+            matches!(v, Validation::Secure { .. }),
+            "{name} {rtype}: {v:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn stripping_resolver_is_unusable() {
     let (_lab, dns, _dir) = fixtures(Lab::builder().strip_dnssec()).await;
     let usable = dns.dnssec_usable().await.expect("DNSSEC is on");
