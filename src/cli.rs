@@ -279,8 +279,13 @@ pub struct AuditOptions {
     pub https_timeout: String,
 
     /// Validate DNSSEC from these DNSKEY records (zone-file syntax) instead of the IANA root
-    /// keys: for labs and private roots.
-    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_dnssec")]
+    /// keys: for labs and private roots. `--no-dnssec` wins over it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "MAILCHECK_TRUST_ANCHOR",
+        global = true
+    )]
     pub trust_anchor: Option<std::path::PathBuf>,
 
     /// Do not validate DNSSEC (queries go without the DO bit): the DNSSEC and DANE checks

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::checks::smtp::TrustSource;
 use crate::config::Config;
+use crate::dns::TrustAnchor;
 use crate::lab::https::{HttpsListener, Response};
 use crate::lab::pki::{DAY, TestCa, Validity};
 use crate::lab::smtp::{SmtpListener, SmtpSpec};
@@ -245,6 +246,13 @@ impl Demo {
     pub fn configure(&self, config: &Config) -> Config {
         let mut c = config.clone();
         c.resolver.servers = Some(vec![self.lab.addr()]);
+        // The lab signs its own root; IANA's keys cannot validate it.
+        if c.resolver.dnssec.is_some() {
+            c.resolver.dnssec = Some(TrustAnchor::Text {
+                label: "the demo lab's root key".into(),
+                text: self.lab.trust_anchor(),
+            });
+        }
         c.dnsbl.defaults = false;
         c.smtp.policy.allow_private = true;
         match &self.smtp {

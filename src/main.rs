@@ -392,6 +392,12 @@ fn lab(command: &mailcheck::cli::LabCommand) -> anyhow::Result<()> {
             lab.addr(),
             dir.display()
         );
+        // The root is signed with a key made for this run: validating needs its anchor, which
+        // the lab keeps in a file while it runs.
+        eprintln!(
+            "mailcheck lab: root trust anchor in {} (pass it as --trust-anchor)",
+            mailcheck::lab::Lab::anchor_path(lab.addr()).display()
+        );
         // The resolver address alone on stdout, for scripts.
         println!("{}", lab.addr());
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -5,29 +5,33 @@
 //! users run is the code that is tested. Zone files are `<origin>.zone`; a comment line
 //! `;@fault <name> <servfail|refused|timeout|truncate|every=N>` sets a fault on a name, and
 //! `;@raw <name> <type> <hex rdata>` adds a record of a type the zone parser does not know.
+//! `;@sign <valid|expired|expiring=3d|ds-mismatch|island>` signs the zone (see [`Signing`]);
+//! the root zone is always signed, delegates every other zone and holds the DS of each
+//! signed one, so [`Lab::trust_anchor`] validates the whole tree.
 //! Records the zone parser cannot express (exact string boundaries, NUL and non-UTF-8 bytes)
 //! are added in code with [`LabBuilder::txt_bytes`] and [`LabBuilder::raw`].
 //! [`smtp`] and [`https`] hold the lab's SMTP and HTTPS listeners; [`pki`] makes their certificates.
 
+mod dnssec;
 mod handler;
 pub mod https;
 pub mod pki;
 pub mod smtp;
 pub mod spoof;
+mod zones;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::{CNAME, MX, NULL, PTR, TXT};
-use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
-use hickory_server::proto::serialize::txt::Parser;
-use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+use hickory_server::proto::rr::rdata::{CNAME, MX, NULL, PTR, TLSA, TXT};
+use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 
+pub use dnssec::Signing;
 use handler::Handler;
 
 /// A misbehaviour of the server for one query name (all types).
@@ -87,6 +91,13 @@ pub enum LabRecord {
     Txt(Vec<Vec<u8>>),
     /// Any type code with raw RDATA.
     Raw(u16, Vec<u8>),
+    /// RFC 6698 §2.1: certificate usage, selector, matching type, association data.
+    Tlsa {
+        usage: u8,
+        selector: u8,
+        matching: u8,
+        data: Vec<u8>,
+    },
 }
 
 /// One query as the server received it.
@@ -115,6 +126,8 @@ struct State {
     answers: Mutex<HashMap<(String, String), Vec<Record>>>,
     /// SERVFAIL for a seeded share of all (name, type) pairs: see [`Lab::set_chaos`].
     chaos: Mutex<Option<Chaos>>,
+    /// Answer as a resolver that drops DNSSEC records: see [`Lab::set_strip_dnssec`].
+    strip_dnssec: std::sync::atomic::AtomicBool,
 }
 
 /// A seeded share of failures over every query the lab gets.
@@ -143,6 +156,9 @@ pub struct LabBuilder {
     faults: Vec<((String, Option<String>), Fault)>,
     answers: Vec<((String, String), Vec<Record>)>,
     latency: Duration,
+    /// Zone origin (as [`key`] spells it) and how it is signed.
+    signing: Vec<(String, Signing)>,
+    strip_dnssec: bool,
 }
 
 /// The fixture zones shipped with the source tree.
@@ -186,6 +202,17 @@ fn build_record(name: &str, record: LabRecord) -> Record {
         LabRecord::Txt(strings) => {
             RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
         }
+        LabRecord::Tlsa {
+            usage,
+            selector,
+            matching,
+            data,
+        } => RData::TLSA(TLSA::new(
+            CertUsage::from(usage),
+            Selector::from(selector),
+            Matching::from(matching),
+            data,
+        )),
         LabRecord::Raw(code, rdata) => RData::Unknown {
             code: RecordType::Unknown(code),
             rdata: if rdata.is_empty() {
@@ -246,6 +273,12 @@ impl LabBuilder {
                 && let (Ok(code), Some(rdata)) = (code.parse(), decode_hex(hex))
             {
                 self = self.record(name, LabRecord::Raw(code, rdata));
+            }
+            if let Some(mode) = line
+                .strip_prefix(";@sign")
+                .and_then(|m| Signing::parse(m.trim()))
+            {
+                self.signing.push((key(origin), mode));
             }
         }
         self.zones.push((origin.to_owned(), text.to_owned(), None));
@@ -312,6 +345,20 @@ impl LabBuilder {
         self
     }
 
+    /// Signs the zone at `origin` (the root zone is always signed [`Signing::Valid`]).
+    #[must_use]
+    pub fn sign(mut self, origin: &str, signing: Signing) -> Self {
+        self.signing.push((key(origin), signing));
+        self
+    }
+
+    /// Answers as a resolver that strips DNSSEC records (RRSIG, DNSKEY, DS, NSEC, NSEC3).
+    #[must_use]
+    pub fn strip_dnssec(mut self) -> Self {
+        self.strip_dnssec = true;
+        self
+    }
+
     /// Delays every answer, over UDP and TCP, by this long (a simulated round trip).
     #[must_use]
     pub fn latency(mut self, latency: Duration) -> Self {
@@ -327,54 +374,11 @@ impl LabBuilder {
 
     /// Starts the server on a given address (port 0 for an ephemeral one).
     pub async fn start_on(self, addr: SocketAddr) -> Result<Lab, LabError> {
-        let mut handlers: Vec<(Name, InMemoryZoneHandler)> = Vec::new();
         let mut zones = self.zones;
         if !zones.iter().any(|(o, _, _)| o == "." || o == "root") {
             zones.push((".".into(), ROOT_ZONE.into(), None));
         }
-        for (origin, text, path) in zones {
-            let origin_name = if origin == "root" || origin == "." {
-                Name::root()
-            } else {
-                Name::from_ascii(format!("{}.", key(&origin))).map_err(|e| LabError::Zone {
-                    origin: origin.clone(),
-                    message: e.to_string(),
-                })?
-            };
-            let zone_err = |message: String| LabError::Zone {
-                origin: origin.clone(),
-                message,
-            };
-            let (name, records): (Name, BTreeMap<RrKey, RecordSet>) =
-                Parser::new(text.as_str(), path, Some(origin_name))
-                    .parse()
-                    .map_err(|e| zone_err(e.to_string()))?;
-            let zone = InMemoryZoneHandler::new(
-                name.clone(),
-                records,
-                ZoneType::Primary,
-                AxfrPolicy::Deny,
-                None,
-            )
-            .map_err(zone_err)?;
-            handlers.push((name, zone));
-        }
-        for record in self.extra {
-            let zone = handlers
-                .iter_mut()
-                .filter(|(origin, _)| origin.zone_of(&record.name))
-                .max_by_key(|(origin, _)| origin.num_labels())
-                .map(|(_, zone)| zone)
-                .expect("the root zone holds every name");
-            zone.upsert_mut(record, 0);
-        }
-        let mut catalog = Catalog::new();
-        for (origin, zone) in handlers {
-            catalog.upsert(
-                LowerName::from(origin),
-                vec![Arc::new(zone) as Arc<dyn ZoneHandler>],
-            );
-        }
+        let zones = zones::assemble(zones, self.extra, &self.signing)?;
         let state = Arc::new(State {
             started: std::time::Instant::now(),
             latency: self.latency,
@@ -384,6 +388,7 @@ impl LabBuilder {
             faults: Mutex::default(),
             chaos: Mutex::default(),
             answers: Mutex::default(),
+            strip_dnssec: self.strip_dnssec.into(),
         });
         state.faults.lock().expect("lab state").extend(self.faults);
         state
@@ -399,13 +404,21 @@ impl LabBuilder {
             .await
             .map_err(LabError::Bind)?;
         let mut server = Server::new(Handler {
-            catalog,
+            catalog: zones.catalog,
+            parents: zones.parents,
+            chains: zones.chains,
             state: Arc::clone(&state),
         });
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
+        let anchor_file = Lab::anchor_path(addr);
+        std::fs::write(&anchor_file, &zones.anchor).map_err(|source| LabError::Io {
+            path: anchor_file,
+            source,
+        })?;
         Ok(Lab {
             addr,
+            anchor: zones.anchor,
             state,
             _server: server,
         })
@@ -421,6 +434,8 @@ const ROOT_ZONE: &str = "\
 /// A running lab DNS server. It stops when dropped with the runtime.
 pub struct Lab {
     addr: SocketAddr,
+    /// The root zone's key, a zone-file line.
+    anchor: String,
     state: Arc<State>,
     _server: Server<Handler>,
 }
@@ -486,5 +501,40 @@ impl Lab {
             .lock()
             .expect("lab state")
             .insert((key(name), None), fault);
+    }
+
+    /// The root zone's key (generated for this lab) as a zone-file line,
+    /// `. 300 IN DNSKEY 257 3 13 …`: what `--trust-anchor FILE` reads.
+    pub fn trust_anchor(&self) -> String {
+        self.anchor.clone()
+    }
+
+    /// Where a running lab keeps its [`Lab::trust_anchor`]: clients that know only the lab's
+    /// address (the test runner, a user of `mailcheck lab serve`) find it there. Removed when
+    /// the lab stops.
+    pub fn anchor_path(addr: SocketAddr) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "mailcheck-lab-{}-{}.anchor",
+            addr.ip(),
+            addr.port()
+        ))
+    }
+
+    /// Writes [`Lab::trust_anchor`] to a file.
+    pub fn write_trust_anchor(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, &self.anchor)
+    }
+
+    /// Answers from now on as a resolver that strips DNSSEC records, or stops doing so.
+    pub fn set_strip_dnssec(&self, strip: bool) {
+        self.state
+            .strip_dnssec
+            .store(strip, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(Self::anchor_path(self.addr));
     }
 }

@@ -38,7 +38,7 @@ fn outcome<'a>(result: &'a Value, role: &str, rtype: &str) -> &'a Value {
 async fn a_signed_domain_validates_and_earns_no_dnssec_finding() {
     let lab = lab().await;
     let (_, doc) = audit_json(&lab, &["dnssec-ok.test"], &[]).await;
-    let r = &doc["domains"][0];
+    let r = &doc["results"][0];
     assert_eq!(r["facts"]["dnssec"]["validator"]["status"], "validating");
     let mx = outcome(r, "domain", "MX");
     assert_eq!(mx["outcome"]["result"], "secure", "{mx}");
@@ -55,7 +55,7 @@ async fn a_signed_domain_validates_and_earns_no_dnssec_finding() {
 async fn an_unsigned_domain_is_proven_insecure_not_guessed() {
     let lab = lab().await;
     let (_, doc) = audit_json(&lab, &["good.test", "dnssec-island.test"], &[]).await;
-    for r in doc["domains"].as_array().unwrap() {
+    for r in doc["results"].as_array().unwrap() {
         assert_eq!(outcome(r, "domain", "MX")["outcome"]["result"], "insecure");
         assert_eq!(status(r, "DNSSEC001"), "fail", "{}", r["domain"]);
         assert_eq!(status(r, "DNSSEC002"), "pass");
@@ -67,7 +67,10 @@ async fn an_unsigned_domain_is_proven_insecure_not_guessed() {
             .unwrap();
         assert_eq!(f["severity"], "info");
         assert!(
-            f["message"].as_str().unwrap().contains("DANE cannot protect"),
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("DANE cannot protect"),
             "{f}"
         );
     }
@@ -78,7 +81,7 @@ async fn bogus_answers_are_errors_with_the_broken_link_named() {
     let lab = lab().await;
     let (run, doc) = audit_json(&lab, &["dnssec-expired.test", "dnssec-dsbad.test"], &[]).await;
     assert_eq!(run.code, 1, "errors found: {}", run.stderr);
-    let expired = &doc["domains"][0];
+    let expired = &doc["results"][0];
     assert_eq!(
         outcome(expired, "domain", "MX")["outcome"]["reason"],
         "expired-signature"
@@ -89,7 +92,7 @@ async fn bogus_answers_are_errors_with_the_broken_link_named() {
             .any(|m| m.starts_with("MX dnssec-expired.test is bogus (expired signature)")),
         "{m:?}"
     );
-    let dsbad = &doc["domains"][1];
+    let dsbad = &doc["results"][1];
     assert_eq!(
         outcome(dsbad, "domain", "MX")["outcome"]["reason"],
         "ds-mismatch"
@@ -107,16 +110,19 @@ async fn bogus_answers_are_errors_with_the_broken_link_named() {
 async fn signatures_about_to_expire_are_a_warning() {
     let lab = lab().await;
     let (_, doc) = audit_json(&lab, &["dnssec-expiring.test", "dnssec-ok.test"], &[]).await;
-    let r = &doc["domains"][0];
+    let r = &doc["results"][0];
     assert_eq!(status(r, "DNSSEC002"), "pass");
     let m = messages(r, "DNSSEC003");
     assert_eq!(m.len(), 1, "one finding per signing zone: {m:?}");
     assert!(
-        m[0].starts_with("the signatures of dnssec-expiring.test over MX dnssec-expiring.test expire in 2 days")
-            || m[0].starts_with("the signatures of dnssec-expiring.test over MX dnssec-expiring.test expire in 3 days"),
+        m[0].starts_with(
+            "the signatures of dnssec-expiring.test over MX dnssec-expiring.test expire in 2 days"
+        ) || m[0].starts_with(
+            "the signatures of dnssec-expiring.test over MX dnssec-expiring.test expire in 3 days"
+        ),
         "{m:?}"
     );
-    assert_eq!(status(&doc["domains"][1], "DNSSEC003"), "pass");
+    assert_eq!(status(&doc["results"][1], "DNSSEC003"), "pass");
 }
 
 #[tokio::test]
@@ -131,7 +137,7 @@ async fn a_resolver_that_strips_signatures_makes_dnssec_unknown_not_unsigned() {
     let (run, doc) = audit_json(&lab, &["good.test", "dnssec-ok.test"], &[]).await;
     // Unknown for want of a validating path is not a DNS failure of the domain.
     assert_ne!(run.code, 3, "{}", run.stderr);
-    for r in doc["domains"].as_array().unwrap() {
+    for r in doc["results"].as_array().unwrap() {
         assert_eq!(
             r["facts"]["dnssec"]["validator"]["status"], "unavailable",
             "{}",
@@ -150,7 +156,7 @@ async fn a_resolver_that_strips_signatures_makes_dnssec_unknown_not_unsigned() {
 async fn no_dnssec_switches_the_checks_off_and_asks_nothing_more() {
     let lab = lab().await;
     let (_, doc) = audit_json(&lab, &["dnssec-ok.test"], &["--no-dnssec"]).await;
-    let r = &doc["domains"][0];
+    let r = &doc["results"][0];
     assert_eq!(r["facts"]["dnssec"]["validator"]["status"], "disabled");
     for code in ["DNSSEC001", "DNSSEC002", "DNSSEC003"] {
         assert_eq!(status(r, code), "not-run", "{code}");
@@ -168,7 +174,8 @@ async fn the_table_shows_the_verdicts() {
     args.extend_from_slice(&["dnssec-ok.test", "dnssec-expired.test"]);
     let run = mailcheck(&args).await;
     assert!(
-        run.stdout.contains("DNSSEC  MX set secure (signed by dnssec-ok.test, until "),
+        run.stdout
+            .contains("DNSSEC  MX set secure (signed by dnssec-ok.test, until "),
         "{}",
         run.stdout
     );
@@ -191,7 +198,7 @@ async fn a_wrong_trust_anchor_is_unknown_not_bogus() {
     let mut args = DNS_ONLY.to_vec();
     args.extend_from_slice(&["--trust-anchor", path]);
     let (_, doc) = audit_json_with(&lab, &["dnssec-ok.test"], &args).await;
-    let r = &doc["domains"][0];
+    let r = &doc["results"][0];
     assert_eq!(r["facts"]["dnssec"]["validator"]["status"], "unavailable");
     assert_eq!(status(r, "DNSSEC002"), "unknown");
 }

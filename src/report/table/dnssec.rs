@@ -12,6 +12,16 @@ pub(super) fn lines(d: &DnssecFacts) -> Vec<Line> {
         Validator::Unavailable { detail } => vec![Line::Unknown(format!(
             "cannot validate through this resolver: {detail}"
         ))],
+        Validator::Validating { .. }
+            if !d.answers.is_empty()
+                && d.answers
+                    .iter()
+                    .all(|a| matches!(a.outcome, Outcome::Insecure)) =>
+        {
+            vec![Line::Text(
+                "unsigned: the chain from the root proves no answer is signed".into(),
+            )]
+        }
         Validator::Validating { .. } => {
             let mut out = Vec::new();
             if let Some(a) = d.of(Role::Domain, None).next() {
