@@ -1,8 +1,9 @@
 //! DANE rules over real TLSA answers and real STARTTLS listeners on loopback.
 //!
-//! The lab does not sign zones yet, so each test records the host's answers as DNSSEC-secure
-//! (or insecure) in the gathered facts, as a validating run over a signed zone would, and
-//! evaluates the pure rules on them. Once the lab signs zones, these become plain audits.
+//! Rule-level variations on one gathered audit: each test records the host's answers as
+//! DNSSEC-secure or insecure in the facts and evaluates the pure rules, so one probe covers
+//! several verdicts. The same cases against signed lab zones, through the binary, are in
+//! `dane_live`.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};

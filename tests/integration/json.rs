@@ -20,9 +20,9 @@ async fn good_domain_passes_everything_and_sends_each_query_once() {
     assert_eq!(r["score"]["grade"], "A");
     assert_eq!(r["score"]["value"], 100);
     assert_eq!(r["score"]["partial"], false);
-    // Only the note that its loopback addresses are allowed by --allow-private, and that it
-    // publishes no MTA-STS.
-    assert_eq!(all_codes(r), ["MX013", "MX013", "STS001"]);
+    // Only the notes that its zone is unsigned, that its loopback addresses are allowed by
+    // --allow-private, and that it publishes no MTA-STS.
+    assert_eq!(all_codes(r), ["DNSSEC001", "MX013", "MX013", "STS001"]);
     assert!(
         r["findings"]
             .as_array()
@@ -57,10 +57,12 @@ async fn good_domain_passes_everything_and_sends_each_query_once() {
     // shows only there): 1 + 31 + 30 = 62 more; and the TXT and CNAME of `_mta-sts`,
     // `_smtp._tls` and `default._bimi` (none published): 6 more; the CNAME at the one selector
     // with a key (a CNAME beside it would be a conflict) and the DANE TLSA records of the two
-    // MX hosts: 3 more, 84; and the root DNSKEY set, which tells whether this resolver lets
-    // answers be validated (the lab's root is unsigned, so DNSSEC stops there): 85 in all.
+    // MX hosts: 3 more, 84. Then what the validator asks beyond the answers it shares: the
+    // root DNSKEY set (the lab signs its root), the NS set at good.test, `_dmarc.good.test` and
+    // both MX hosts where it looks for zone cuts, and the DS of good.test, whose proven absence
+    // makes the zone insecure: 6 more, 90 in all.
     let selectors = mailcheck::checks::dkim::SELECTORS.len();
-    let want = 13 + 2 * selectors as u64 + 6 + 3 + 1;
+    let want = 13 + 2 * selectors as u64 + 6 + 3 + 6;
     assert_eq!(r["stats"]["dns_queries"], want);
     let log = lab.query_log();
     assert_eq!(log.len() as u64, want, "{log:?}");

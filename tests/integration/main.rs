@@ -8,6 +8,7 @@ mod catalogue;
 mod certs;
 mod cli;
 mod dane;
+mod dane_live;
 mod demo;
 mod diff;
 mod dkim;

@@ -6,7 +6,7 @@ use mailcheck::rules::{RULES, evaluate};
 
 use std::time::{Duration, Instant};
 
-use crate::support::{dns, dns_only_services, lab};
+use crate::support::{dns_only_services, lab, validating_dns};
 
 fn soon() -> Instant {
     Instant::now() + Duration::from_secs(30)
@@ -37,6 +37,10 @@ const TRIGGERS: &[(&str, &str)] = &[
     ("DKIM015", "dkimbad.test"),
     ("DKIM016", "dkimbad.test"),
     ("DNS001", "missing.test"),
+    ("DNSSEC001", "dnssec-unsigned.test"),
+    ("DNSSEC002", "dnssec-expired.test"),
+    ("DNSSEC002", "dnssec-dsbad.test"),
+    ("DNSSEC003", "dnssec-expiring.test"),
     ("DMARC001", "nodmarc.test"),
     ("DMARC002", "dmarcnone.test"),
     ("DMARC003", "dmarctwo.test"),
@@ -113,20 +117,21 @@ const LIVE_TRIGGERS: &[(&str, &str)] = &[
     ("BL002", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL003", "dnsbl::listed_addresses_and_their_reasons"),
     ("BL004", "dnsbl::unusable_lists_are_never_read_as_listings"),
-    // Interim: these mark the lab's unsigned answers secure in the facts; signed lab zones
-    // will replace them with plain fixture audits.
     (
         "DANE001",
-        "dane::tlsa_that_does_not_match_the_presented_key",
+        "dane_live::a_signed_domain_whose_tlsa_does_not_match_is_an_error_with_the_record_to_publish",
     ),
     (
         "DANE002",
-        "dane::tlsa_that_does_not_match_the_presented_key",
+        "dane_live::tlsa_in_an_unsigned_zone_has_no_effect",
     ),
-    ("DANE005", "dane::starttls_missing_at_a_dane_host"),
+    (
+        "DANE005",
+        "dane_live::starttls_missing_where_tlsa_is_published_is_an_error",
+    ),
     (
         "DANE006",
-        "dane::tlsa_that_does_not_match_the_presented_key",
+        "dane_live::a_signed_domain_with_matching_3_1_1_records_passes",
     ),
     ("DKIM002", "dkim::a_named_selector_without_a_key"),
     ("DNS002", "https::cnames_dangling_beside_data_and_dane"),
@@ -216,6 +221,7 @@ fn live_triggers_name_tests_that_exist() {
         ("faults", include_str!("faults.rs")),
         ("https", include_str!("https.rs")),
         ("dane", include_str!("dane.rs")),
+        ("dane_live", include_str!("dane_live.rs")),
     ];
     for (code, test) in LIVE_TRIGGERS {
         let (module, name) = test.split_once("::").unwrap();
@@ -234,7 +240,7 @@ fn live_triggers_name_tests_that_exist() {
 #[tokio::test]
 async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
     let lab = lab().await;
-    let dns = dns(lab.addr());
+    let dns = validating_dns(&lab);
     let services = dns_only_services();
     for (code, domain) in TRIGGERS {
         let facts = audit::gather(&dns, &services, &Domain::parse(domain).unwrap(), soon()).await;
@@ -257,15 +263,15 @@ async fn each_fixture_triggers_its_rule_and_the_good_one_none() {
         .iter()
         .map(|f| f.code.clone())
         .collect();
-    // Only the note that its loopback addresses are allowed by --allow-private, and that it
-    // publishes no MTA-STS.
-    assert_eq!(codes, ["MX013", "MX013", "STS001"]);
+    // Only the notes that its zone is unsigned, that its loopback addresses are allowed by
+    // --allow-private, and that it publishes no MTA-STS.
+    assert_eq!(codes, ["DNSSEC001", "MX013", "MX013", "STS001"]);
 }
 
 #[tokio::test]
 async fn facts_round_trip_through_json() {
     let lab = lab().await;
-    let dns = dns(lab.addr());
+    let dns = validating_dns(&lab);
     let services = dns_only_services();
     for domain in [
         "good.test",

@@ -70,6 +70,21 @@ pub fn dns(addr: SocketAddr) -> Dns {
     .expect("resolver")
 }
 
+/// Like [`dns`], validating DNSSEC from the lab's own root key.
+pub fn validating_dns(lab: &Lab) -> Dns {
+    Dns::new(&ResolverSettings {
+        servers: Some(vec![lab.addr()]),
+        timeout: Duration::from_millis(500),
+        tries: 1,
+        qps: None,
+        dnssec: Some(mailcheck::dns::TrustAnchor::Text {
+            label: "the lab's root key".into(),
+            text: lab.trust_anchor(),
+        }),
+    })
+    .expect("resolver")
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -182,9 +197,10 @@ pub fn all_codes(result: &serde_json::Value) -> Vec<String> {
 /// The notes every DNS-only fixture earns from its lab addresses: loopback addresses allowed by
 /// `--allow-private` (MX013) and, for IPv4-only fixtures, no IPv6 (MX008); and the warning
 /// that none of the guessed DKIM selectors has a key (DKIM001) and the note that no MTA-STS is
-/// published (STS001), which every fixture without them earns. Their own tests assert them;
-/// the scenario tests look past them.
-pub const LAB_NOTES: &[&str] = &["MX008", "MX013", "DKIM001", "STS001"];
+/// published (STS001), which every fixture without them earns, and the note that the zone is
+/// unsigned (DNSSEC001), which every fixture not signed with `;@sign` earns. Their own tests
+/// assert them; the scenario tests look past them.
+pub const LAB_NOTES: &[&str] = &["MX008", "MX013", "DKIM001", "STS001", "DNSSEC001"];
 
 /// The codes of a result's findings in report order, without the [`LAB_NOTES`].
 pub fn codes(result: &serde_json::Value) -> Vec<String> {
