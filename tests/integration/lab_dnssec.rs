@@ -259,12 +259,23 @@ async fn lab_serve_writes_its_trust_anchor() {
         timeout: Duration::from_millis(800),
         tries: 2,
         qps: None,
-        dnssec: Some(TrustAnchor::File(path)),
+        dnssec: Some(TrustAnchor::File(path.clone())),
     })
     .expect("resolver");
     assert!(matches!(
         verdict(&dns, "dnssec-ok.test", RecordType::Mx).await,
         Validation::Secure { .. }
     ));
-    child.kill().await.expect("stopped");
+    // SIGTERM, not SIGKILL: the lab removes its anchor file on the way out.
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the lab stops on SIGTERM")
+        .expect("exit status");
+    assert!(!path.exists(), "the anchor file is removed on exit");
 }
