@@ -12,9 +12,14 @@ use serde_json::Value;
 
 use crate::support::{Run, audit_json_with, status};
 
-/// SHA-256 of the leaf's SubjectPublicKeyInfo: the data of a `3 1 1` record.
+/// SHA-256 of the leaf's `SubjectPublicKeyInfo`: the data of a `3 1 1` record.
 fn spki_sha256(cert: &ServerCert) -> String {
-    let (_, x509) = x509_parser::parse_x509_certificate(&cert.chain[0]).unwrap();
+    spki_sha256_at(cert, 0)
+}
+
+/// The same of the chain's certificate at `index` (1: the issuer of the leaf).
+fn spki_sha256_at(cert: &ServerCert, index: usize) -> String {
+    let (_, x509) = x509_parser::parse_x509_certificate(&cert.chain[index]).unwrap();
     let digest = ring::digest::digest(&ring::digest::SHA256, x509.public_key().raw);
     digest.as_ref().iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -234,9 +239,7 @@ async fn dane_ta_with_a_wrong_name_makes_the_name_finding_an_error() {
     let root = TestCa::root("Lab Root");
     let inter = root.intermediate("Lab Intermediate");
     let cert = inter.leaf(&["other.danelive6.test"], Validity::Long, true);
-    let (_, ta) = x509_parser::parse_x509_certificate(&cert.chain[1]).unwrap();
-    let digest = ring::digest::digest(&ring::digest::SHA256, ta.public_key().raw);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = spki_sha256_at(&cert, 1);
     let extra = format!("_25._tcp.mx 300 IN TLSA 2 1 1 {hex}\n");
     let d = serve(
         68,

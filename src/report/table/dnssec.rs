@@ -60,14 +60,14 @@ pub(super) fn lines(d: &DnssecFacts) -> Vec<Line> {
 fn verdict(a: &DnssecAnswer, detail: bool) -> String {
     match &a.outcome {
         Outcome::Secure { signer, expires } if detail => {
-            let mut text = "secure".to_owned();
             let by = signer.as_deref().map(|s| format!("signed by {s}"));
             let until = expires.map(|e| format!("until {}", day(e)));
             let parts: Vec<String> = by.into_iter().chain(until).collect();
-            if !parts.is_empty() {
-                text.push_str(&format!(" ({})", parts.join(", ")));
+            if parts.is_empty() {
+                "secure".into()
+            } else {
+                format!("secure ({})", parts.join(", "))
             }
-            text
         }
         Outcome::Secure { .. } => "secure".into(),
         Outcome::Insecure => "unsigned".into(),
