@@ -16,7 +16,7 @@ use hickory_resolver::net::xfer::DnsHandle as _;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
 use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
-use hickory_resolver::proto::op::{DnsRequestOptions, Query};
+use hickory_resolver::proto::op::{DnsRequestOptions, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType as WireType};
 use serde::{Deserialize, Serialize};
 
@@ -214,10 +214,7 @@ impl Validator {
                     .collect();
                 summarise(&proofs, &sigs)
             }
-            Err(NetError::Dns(DnsError::DnssecBogus)) => {
-                let (reason, detail) = self.explain(&wname, wtype).await;
-                Validation::Bogus { reason, detail }
-            }
+            Err(NetError::Dns(DnsError::DnssecBogus)) => self.bogus(&wname, wtype).await,
             Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => {
                 let authorities = nr.authorities.as_deref().unwrap_or_default();
                 let proofs: Vec<Proof> = authorities
@@ -234,10 +231,7 @@ impl Validator {
                 summarise(&proofs, &sigs)
             }
             Err(NetError::Dns(DnsError::Nsec { proof, .. })) => match proof {
-                Proof::Bogus => {
-                    let (reason, detail) = self.explain(&wname, wtype).await;
-                    Validation::Bogus { reason, detail }
-                }
+                Proof::Bogus => self.bogus(&wname, wtype).await,
                 Proof::Insecure => Validation::Insecure,
                 _ => Validation::Indeterminate {
                     detail: "the denial of existence could not be proven".into(),
@@ -252,7 +246,22 @@ impl Validator {
         }
     }
 
-    /// The records of one question, unvalidated, signatures included.
+    /// Bogus, with its reason, when the records show one; indeterminate when a lookup the
+    /// explanation needed failed. The validator reports a DNSKEY or DS lookup that timed out
+    /// or failed as bogus too, and "could not tell" must never read as "broken".
+    async fn bogus(&self, name: &Name, rtype: WireType) -> Validation {
+        match self.explain(name, rtype).await {
+            Some((reason, detail)) => Validation::Bogus { reason, detail },
+            None => Validation::Indeterminate {
+                detail: "validation failed, and a DNSSEC lookup needed to tell why failed too (not proof that \
+                         the zone is broken)"
+                    .into(),
+            },
+        }
+    }
+
+    /// The records of one question, unvalidated, signatures included; `None` when the
+    /// lookup failed (no answer, or an RCODE other than NOERROR and NXDOMAIN).
     async fn raw(&self, name: &Name, rtype: WireType) -> Option<Vec<Record>> {
         let mut options = DnsRequestOptions::default();
         options.use_edns = true;
@@ -263,6 +272,12 @@ impl Validator {
             .next()
             .await?
             .ok()?;
+        if !matches!(
+            response.metadata.response_code,
+            ResponseCode::NoError | ResponseCode::NXDomain
+        ) {
+            return None;
+        }
         let mut records = response.answers.clone();
         records.extend(response.authorities.iter().cloned());
         Some(records)
@@ -274,19 +289,21 @@ impl Validator {
         zone: &Name,
         rtype: WireType,
         pick: fn(DNSSECRData) -> Option<T>,
-    ) -> Vec<T> {
-        let records = self.raw(zone, rtype).await.unwrap_or_default();
-        records
-            .into_iter()
-            .filter(|r| &r.name == zone)
-            .filter_map(|r| match r.data {
-                RData::DNSSEC(d) => pick(d),
-                _ => None,
-            })
-            .collect()
+    ) -> Option<Vec<T>> {
+        let records = self.raw(zone, rtype).await?;
+        Some(
+            records
+                .into_iter()
+                .filter(|r| &r.name == zone)
+                .filter_map(|r| match r.data {
+                    RData::DNSSEC(d) => pick(d),
+                    _ => None,
+                })
+                .collect(),
+        )
     }
 
-    async fn keys(&self, zone: &Name) -> Vec<DNSKEY> {
+    async fn keys(&self, zone: &Name) -> Option<Vec<DNSKEY>> {
         self.owned(zone, WireType::DNSKEY, |d| match d {
             DNSSECRData::DNSKEY(k) => Some(k),
             _ => None,
@@ -294,7 +311,7 @@ impl Validator {
         .await
     }
 
-    async fn ds(&self, zone: &Name) -> Vec<DS> {
+    async fn ds(&self, zone: &Name) -> Option<Vec<DS>> {
         self.owned(zone, WireType::DS, |d| match d {
             DNSSECRData::DS(d) => Some(d),
             _ => None,
@@ -302,16 +319,27 @@ impl Validator {
         .await
     }
 
+    /// Whether a zone at or above `name` (below the root) has a DS at its parent, i.e. is
+    /// meant to be signed; `None` when a DS lookup failed.
+    async fn signed_above(&self, name: &Name) -> Option<bool> {
+        let mut n = name.clone();
+        while !n.is_root() {
+            if !self.ds(&n).await?.is_empty() {
+                return Some(true);
+            }
+            n = n.base_name();
+        }
+        Some(false)
+    }
+
     /// Why `name`/`rtype` is bogus: the first broken link, walking from the answer up to
-    /// the root.
-    async fn explain(&self, name: &Name, rtype: WireType) -> (BogusReason, String) {
+    /// the root; `None` when a lookup on the way failed.
+    async fn explain(&self, name: &Name, rtype: WireType) -> Option<(BogusReason, String)> {
         let now = now();
         let (mut name, mut rtype) = (name.clone(), rtype);
         for _ in 0..MAX_DEPTH {
             let what = format!("{} {rtype}", display_name(&name));
-            let Some(records) = self.raw(&name, rtype).await else {
-                break;
-            };
+            let records = self.raw(&name, rtype).await?;
             let data: Vec<&Record> = records
                 .iter()
                 .filter(|r| r.record_type() == rtype && r.name == name)
@@ -322,33 +350,43 @@ impl Validator {
                 .filter_map(rrsig)
                 .filter(|s| s.input().type_covered == rtype)
                 .collect();
-            if let Some(fault) = signature_fault(&what, data.is_empty(), &sigs, now) {
-                return fault;
-            }
             let Some(signer) = sigs.first().map(|s| s.input().signer_name.clone()) else {
-                break;
+                // Unsigned data is broken only in a signed zone. The validator also calls an
+                // answer bogus when a DS or DNSKEY lookup of its own failed: that is no proof.
+                if !self.signed_above(&name).await? {
+                    return None;
+                }
+                let detail = if data.is_empty() {
+                    format!("no signed proof that {what} does not exist, in a zone that is signed")
+                } else {
+                    format!("{what} is not signed, in a zone that is")
+                };
+                return Some((BogusReason::MissingSignature, detail));
             };
+            if let Some(fault) = signature_fault(&what, &sigs, now) {
+                return Some(fault);
+            }
             let zone = display_name(&signer);
-            let keys = self.keys(&signer).await;
+            let keys = self.keys(&signer).await?;
             let tags: Vec<u16> = keys
                 .iter()
                 .filter_map(|k| k.calculate_key_tag().ok())
                 .collect();
             if keys.is_empty() {
-                return (
+                return Some((
                     BogusReason::MissingDnskey,
                     format!("{zone} signs {what} but publishes no DNSKEY set"),
-                );
+                ));
             }
             if let Some(s) = sigs.iter().find(|s| !tags.contains(&s.input().key_tag)) {
-                return (
+                return Some((
                     BogusReason::MissingDnskey,
                     format!(
                         "{what} is signed with key tag {}, which no DNSKEY of {zone} has (it has {})",
                         s.input().key_tag,
                         list(&tags)
                     ),
-                );
+                ));
             }
             if rtype != WireType::DNSKEY || name != signer {
                 // The next link: the zone's own DNSKEY set.
@@ -358,47 +396,36 @@ impl Validator {
             if signer.is_root() {
                 break;
             }
-            let ds = self.ds(&signer).await;
+            let ds = self.ds(&signer).await?;
             if !ds.is_empty()
                 && !ds
                     .iter()
                     .any(|d| keys.iter().any(|k| d.covers(&signer, k).unwrap_or(false)))
             {
-                return (
+                return Some((
                     BogusReason::DsMismatch,
                     format!(
                         "the DS set for {zone} at its parent (key tag {}) matches none of its DNSKEYs (key tag {})",
                         list(&ds.iter().map(DS::key_tag).collect::<Vec<_>>()),
                         list(&tags)
                     ),
-                );
+                ));
             }
             // The DS set itself, signed by the parent.
             (name, rtype) = (signer, WireType::DS);
         }
-        (
+        Some((
             BogusReason::BadSignature,
             format!(
                 "a signature on the way from the trust anchor ({}) to this answer does not verify",
                 self.anchor
             ),
-        )
+        ))
     }
 }
 
 /// A set without signatures, or signatures outside their validity period.
-fn signature_fault(
-    what: &str,
-    no_data: bool,
-    sigs: &[&RRSIG],
-    now: i64,
-) -> Option<(BogusReason, String)> {
-    if !no_data && sigs.is_empty() {
-        return Some((
-            BogusReason::MissingSignature,
-            format!("{what} is not signed, in a zone that is"),
-        ));
-    }
+fn signature_fault(what: &str, sigs: &[&RRSIG], now: i64) -> Option<(BogusReason, String)> {
     if let Some(s) = sigs
         .iter()
         .find(|s| i64::from(s.input().sig_expiration.get()) < now)

@@ -23,6 +23,28 @@ fn validating(f: &Facts, judge: impl FnOnce(&DnssecFacts) -> Outcome) -> Outcome
     }
 }
 
+/// Unknown when nothing was found and some answer could not be judged (its lookup failed,
+/// or the validator could not tell), so a failure never reads as "fine".
+fn or_unknown(d: &DnssecFacts, out: Vec<Violation>, judged: bool) -> Outcome {
+    if out.is_empty()
+        && let Some(a) = d.answers.iter().find(|a| {
+            matches!(
+                a.outcome,
+                Verdict::Failed(_) | Verdict::Indeterminate { .. }
+            )
+        })
+    {
+        return match &a.outcome {
+            Verdict::Failed(e) => Outcome::unknown(&what(a), e),
+            Verdict::Indeterminate { detail } => {
+                Outcome::Unknown(format!("{} could not be validated: {detail}", what(a)))
+            }
+            _ => unreachable!("filtered above"),
+        };
+    }
+    Outcome::of_judged(judged, out)
+}
+
 /// What an answer is, for messages: `MX example.com`, `A mx1.example.net`.
 fn what(a: &DnssecAnswer) -> String {
     format!("{} {}", a.rtype, a.name)
@@ -130,7 +152,7 @@ fn bogus(f: &Facts) -> Outcome {
                 }
             }
         }
-        Outcome::of(out)
+        or_unknown(d, out, true)
     })
 }
 
@@ -182,6 +204,6 @@ fn expiring(f: &Facts) -> Outcome {
                 out.push(Violation::at(zone, message));
             }
         }
-        Outcome::of_judged(judged, out)
+        or_unknown(d, out, judged)
     })
 }

@@ -256,3 +256,31 @@ async fn dane_ta_with_a_wrong_name_makes_the_name_finding_an_error() {
     assert_eq!(name[0]["severity"], "error", "DANE-TA checks the name");
     assert_eq!(findings(r, "DANE001").len(), 1);
 }
+
+#[tokio::test]
+async fn a_weak_certificate_is_an_error_where_dane_applies() {
+    let dir = fixture_dir().join("../pki");
+    let cert = ServerCert::from_pem(
+        &std::fs::read_to_string(dir.join("sha1.pem")).unwrap(),
+        &std::fs::read_to_string(dir.join("sha1.key")).unwrap(),
+    );
+    let extra = format!("_25._tcp.mx 300 IN TLSA 3 1 1 {}\n", spki_sha256(&cert));
+    let d = serve(
+        69,
+        "danelive7.test",
+        true,
+        &extra,
+        Some(spec("mx.danelive7.test", &cert)),
+    )
+    .await;
+    let (_, doc) = d.audit("danelive7.test", &[]).await;
+    let r = &doc["results"][0];
+    assert_eq!(status(r, "DANE001"), "pass", "DANE-EE matches the key");
+    let weak = findings(r, "TLS009");
+    assert_eq!(weak.len(), 1, "{}", r["findings"]);
+    assert_eq!(weak[0]["severity"], "error");
+    // Without validation DANE is not known to apply: the finding keeps its own severity.
+    let (_, doc) = d.audit("danelive7.test", &["--no-dnssec"]).await;
+    let weak = findings(&doc["results"][0], "TLS009");
+    assert_eq!(weak[0]["severity"], "warning");
+}

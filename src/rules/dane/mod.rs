@@ -17,8 +17,8 @@ use crate::dns::Tlsa;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
 
-pub(in crate::rules) use probe::names_and_dates_checked;
 pub use probe::{DANE_NO_MATCH, DANE_WITHOUT_STARTTLS};
+pub(in crate::rules) use probe::{applies, names_and_dates_checked};
 
 /// Whether DANE senders act on a host's TLSA records.
 #[derive(Debug, PartialEq, Eq)]

@@ -171,6 +171,17 @@ fn dane_without_starttls(f: &Facts) -> Outcome {
     })
 }
 
+/// Whether DANE applies at this probe's host: it has secure, usable TLSA records.
+pub(in crate::rules) fn applies(f: &Facts, p: &Probe) -> bool {
+    let mut unknowns = Vec::new();
+    let Ok(hosts) = secure_hosts(f, &mut unknowns) else {
+        return false;
+    };
+    hosts
+        .iter()
+        .any(|(d, records)| d.host == p.host && !usable(records).is_empty())
+}
+
 /// Whether DANE senders check the certificate's name and dates at this probe: its host has
 /// secure, usable TLSA records, a DANE-TA record among them, and no DANE-EE record matches
 /// the leaf (DANE-EE skips both checks, RFC 7672 §3.1.1).

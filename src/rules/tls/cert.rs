@@ -19,12 +19,23 @@ fn per_cert(f: &Facts, judge: impl Fn(&Probe, &TlsFacts) -> Option<String>) -> O
 /// [`per_cert`] for the name and date checks: an error where DANE senders apply them (a
 /// secure DANE-TA record and no matching DANE-EE one), since they then refuse the host.
 fn per_cert_dane(f: &Facts, judge: impl Fn(&Probe, &TlsFacts) -> Option<String>) -> Outcome {
+    per_cert_escalated(f, judge, |p| {
+        crate::rules::dane::names_and_dates_checked(f, p)
+    })
+}
+
+/// [`per_cert`], its findings errors at the probes `escalate` picks.
+fn per_cert_escalated(
+    f: &Facts,
+    judge: impl Fn(&Probe, &TlsFacts) -> Option<String>,
+    escalate: impl Fn(&Probe) -> bool,
+) -> Outcome {
     per_probe_at(
         f,
         |p| cert_facts(p).is_some(),
         |p| p.ehlo.is_some() && !offers_starttls(p),
         |p| cert_facts(p).and_then(|t| judge(p, t)),
-        |p| crate::rules::dane::names_and_dates_checked(f, p).then_some(Severity::Error),
+        |p| escalate(p).then_some(Severity::Error),
     )
 }
 
@@ -258,25 +269,32 @@ pub static CERT_WEAK: Rule = Rule {
     check: cert_weak,
 };
 
+/// An error where DANE applies: senders that insist on authenticated TLS to the host refuse
+/// the handshake with modern libraries, whichever TLSA usage matches.
 fn cert_weak(f: &Facts) -> Outcome {
-    per_cert(f, |_, t| {
-        let problems: Vec<String> = t
-            .chain
-            .iter()
-            .filter(|c| !(c.is_ca && c.self_issued()))
-            .flat_map(|c| {
-                let key = (c.key_type == "RSA" && c.key_bits < 2048)
-                    .then(|| format!("{}: RSA key of {} bits", c.subject, c.key_bits));
-                let sig = c
-                    .signature_algorithm
-                    .to_ascii_lowercase()
-                    .contains("sha1")
-                    .then(|| format!("{}: signed with {}", c.subject, c.signature_algorithm));
-                key.into_iter().chain(sig)
-            })
-            .collect();
-        (!problems.is_empty()).then(|| problems.join("; "))
-    })
+    let escalate = |p: &Probe| crate::rules::dane::applies(f, p);
+    per_cert_escalated(
+        f,
+        |_, t| {
+            let problems: Vec<String> = t
+                .chain
+                .iter()
+                .filter(|c| !(c.is_ca && c.self_issued()))
+                .flat_map(|c| {
+                    let key = (c.key_type == "RSA" && c.key_bits < 2048)
+                        .then(|| format!("{}: RSA key of {} bits", c.subject, c.key_bits));
+                    let sig = c
+                        .signature_algorithm
+                        .to_ascii_lowercase()
+                        .contains("sha1")
+                        .then(|| format!("{}: signed with {}", c.subject, c.signature_algorithm));
+                    key.into_iter().chain(sig)
+                })
+                .collect();
+            (!problems.is_empty()).then(|| problems.join("; "))
+        },
+        escalate,
+    )
 }
 
 pub static CERT_DIFFERS: Rule = Rule {
