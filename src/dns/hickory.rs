@@ -18,7 +18,7 @@ use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::{DnsExchange, DnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::{DnsRequest, DnsResponse, Edns, ResponseCode};
-use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::proto::rr::{Name, RData, RecordType as WireType};
 use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 
 use super::{
@@ -202,6 +202,12 @@ impl DnsHandle for Paced {
                 return this.send_once(request).await;
             };
             let id = request.metadata.id;
+            // The data lookups count every question they ask, whoever sends it first; only
+            // the questions the data side never asks are the validator's to count.
+            let validator_only = request.queries.first().is_some_and(|q| {
+                matches!(q.query_type(), WireType::DS | WireType::DNSKEY)
+                    || (q.query_type() == WireType::NS && !q.name().is_root())
+            });
             let cell = memo.cell(key);
             let kept = cell
                 .get_or_try_init(|| async {
@@ -213,7 +219,7 @@ impl DnsHandle for Paced {
                                     ResponseCode::NoError | ResponseCode::NXDomain
                                 ) =>
                         {
-                            if this.validating {
+                            if this.validating && validator_only {
                                 memo.validator_sent.fetch_add(1, Ordering::Relaxed);
                                 super::count_validator_send();
                             }
