@@ -396,13 +396,8 @@ impl LabBuilder {
             .lock()
             .expect("lab state")
             .extend(self.answers);
-        let udp = tokio::net::UdpSocket::bind(addr)
-            .await
-            .map_err(LabError::Bind)?;
+        let (udp, tcp) = bind_pair(addr).await?;
         let addr = udp.local_addr().map_err(LabError::Bind)?;
-        let tcp = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(LabError::Bind)?;
         let mut server = Server::new(Handler {
             catalog: zones.catalog,
             parents: zones.parents,
@@ -422,6 +417,25 @@ impl LabBuilder {
             state,
             _server: server,
         })
+    }
+}
+
+/// UDP and TCP sockets on one port. With port 0 the UDP socket picks the port, and the TCP
+/// one may find it taken (tests start many servers at once): then pick another.
+async fn bind_pair(
+    addr: SocketAddr,
+) -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener), LabError> {
+    let mut tries = if addr.port() == 0 { 20 } else { 1 };
+    loop {
+        let udp = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(LabError::Bind)?;
+        let at = udp.local_addr().map_err(LabError::Bind)?;
+        match tokio::net::TcpListener::bind(at).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries > 1 => tries -= 1,
+            Err(e) => return Err(LabError::Bind(e)),
+        }
     }
 }
 
