@@ -72,6 +72,24 @@ async fn serve(block: u8, domain: &str, signed: bool, extra: &str, spec: Option<
 }
 
 impl Dane {
+    /// The terminal report, 80 columns.
+    async fn table(&self, domain: &str) -> String {
+        let (port, resolver) = (self.port.to_string(), self.lab.addr().to_string());
+        let args = [
+            "--resolver",
+            &resolver,
+            "--allow-private",
+            "--no-blocklists",
+            "--no-https",
+            "--smtp-port",
+            &port,
+            "--helo-name",
+            "probe.lab.test",
+            domain,
+        ];
+        crate::support::mailcheck(&args).await.stdout
+    }
+
     async fn audit(&self, domain: &str, extra: &[&str]) -> (Run, Value) {
         let port = self.port.to_string();
         let mut args = vec![
@@ -166,6 +184,16 @@ async fn a_signed_domain_whose_tlsa_does_not_match_is_an_error_with_the_record_t
     );
     // One usable record: no rollover record either.
     assert_eq!(findings(r, "DANE004").len(), 1);
+    let table = d.table("danelive2.test").await;
+    assert!(
+        table.contains("TLSA    mx.danelive2.test 3 1 1 abababab…abababab (secure)"),
+        "{table}"
+    );
+    assert!(table.contains("✖ DANE001"), "{table}");
+    assert!(
+        table.contains(&format!("IN TLSA 3 1 1\n    {}", spki_sha256(&cert))),
+        "the record to publish, whole: {table}"
+    );
 }
 
 #[tokio::test]

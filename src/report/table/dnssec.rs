@@ -76,3 +76,42 @@ fn verdict(a: &DnssecAnswer, detail: bool) -> String {
         Outcome::Failed(_) => "lookup failed".into(),
     }
 }
+
+/// `mx1.example.com 3 1 1 8f3a…c2d1 (secure)`: every MX host's TLSA records as published,
+/// shortened, with the DNSSEC verdict on them; nothing when no host publishes any.
+pub(super) fn tlsa_lines(f: &crate::facts::Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    for d in &f.dane {
+        let verdict = f
+            .dnssec
+            .tlsa(&d.host)
+            .map(|o| format!(" ({})", verdict_word(o)))
+            .unwrap_or_default();
+        if let Some(e) = d.lookup.failure() {
+            out.push(Line::Unknown(format!("{}: the TLSA lookup failed: {e}", d.name)));
+            continue;
+        }
+        for t in d.lookup.records().into_iter().flatten() {
+            let data = if t.data.len() > 16 {
+                format!("{}…{}", &t.data[..8], &t.data[t.data.len() - 8..])
+            } else {
+                t.data.clone()
+            };
+            out.push(Line::Text(format!(
+                "{} {} {} {} {data}{verdict}",
+                d.host, t.usage, t.selector, t.matching
+            )));
+        }
+    }
+    out
+}
+
+fn verdict_word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Secure { .. } => "secure",
+        Outcome::Insecure => "unsigned: no effect",
+        Outcome::Bogus { .. } => "bogus",
+        Outcome::Indeterminate { .. } => "indeterminate",
+        Outcome::Failed(_) => "validation failed",
+    }
+}

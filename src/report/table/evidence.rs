@@ -169,6 +169,10 @@ impl Table {
             self.record_lines(out, label, &lines);
         }
         self.record_lines(out, "DNSSEC", &super::dnssec::lines(&f.dnssec));
+        let tlsa = super::dnssec::tlsa_lines(f);
+        if !tlsa.is_empty() {
+            self.record_lines(out, "TLSA", &tlsa);
+        }
         out.push('\n');
     }
 
