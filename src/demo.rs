@@ -22,7 +22,7 @@ use crate::dns::TrustAnchor;
 use crate::lab::https::{HttpsListener, Response};
 use crate::lab::pki::{DAY, TestCa, Validity};
 use crate::lab::smtp::{SmtpListener, SmtpSpec};
-use crate::lab::{Lab, LabError};
+use crate::lab::{Lab, LabError, LabRecord};
 use crate::rules::Selector;
 
 /// The example domains, audited in this order.
@@ -134,11 +134,6 @@ pub enum DemoError {
 /// Starts the demo: the DNS lab on an ephemeral loopback port, and the MX hosts' listeners on
 /// one shared ephemeral port (the probe uses one port for every host).
 pub async fn start() -> Result<Demo, DemoError> {
-    let lab = ZONES
-        .iter()
-        .fold(Lab::builder(), |b, (origin, text)| b.zone(origin, text))
-        .start()
-        .await?;
     let ca = TestCa::root("mailcheck demo CA");
     let mut roots = rustls::RootCertStore::empty();
     {
@@ -148,10 +143,38 @@ pub async fn start() -> Result<Demo, DemoError> {
             .map_err(|e| DemoError::Ca(e.to_string()))?;
         roots.add(der).map_err(|e| DemoError::Ca(e.to_string()))?;
     }
-    let specs: Vec<(IpAddr, SmtpSpec)> = HOSTS
+    let mut lab = ZONES
         .iter()
-        .map(|&(name, octet, offer)| (host_ip(octet), spec(&ca, name, offer)))
-        .collect();
+        .fold(Lab::builder(), |b, (origin, text)| b.zone(origin, text));
+    let mut specs: Vec<(IpAddr, SmtpSpec)> = Vec::new();
+    for &(name, octet, offer) in HOSTS {
+        let (spec, leaf) = spec(&ca, name, offer);
+        // The exemplary domain (signed, `;@sign valid`) publishes DANE-EE records: the key
+        // each host presents, and the next key, ready for a rollover.
+        if name.ends_with(".good.test")
+            && let Some(leaf) = leaf
+        {
+            let next = rcgen::KeyPair::generate().map_err(|e| DemoError::Ca(e.to_string()))?;
+            for spki in [
+                spki(&leaf)?,
+                rcgen::PublicKeyData::subject_public_key_info(&next),
+            ] {
+                lab = lab.record(
+                    &format!("_25._tcp.{name}"),
+                    LabRecord::Tlsa {
+                        usage: 3,
+                        selector: 1,
+                        matching: 1,
+                        data: ring::digest::digest(&ring::digest::SHA256, &spki)
+                            .as_ref()
+                            .to_vec(),
+                    },
+                );
+            }
+        }
+        specs.push((host_ip(octet), spec));
+    }
+    let lab = lab.start().await?;
     let https = serve_policies(&ca).await;
     let smtp = listen(&specs).await.map(|(port, listeners)| Smtp {
         port,
@@ -162,14 +185,22 @@ pub async fn start() -> Result<Demo, DemoError> {
     Ok(Demo { lab, smtp })
 }
 
-fn spec(ca: &TestCa, name: &str, offer: Offer) -> SmtpSpec {
+/// The DER `SubjectPublicKeyInfo` of a certificate.
+fn spki(der: &[u8]) -> Result<Vec<u8>, DemoError> {
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| DemoError::Ca(e.to_string()))?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
+/// What a host offers, and the leaf certificate it presents.
+fn spec(ca: &TestCa, name: &str, offer: Offer) -> (SmtpSpec, Option<Vec<u8>>) {
     // Like a typical ACME certificate: issued a month ago, valid for two more.
     let current = Validity::Around {
         start: 30 * DAY,
         end: 60 * DAY,
     };
-    let cert = |names: &[&str], validity| ca.leaf(names, validity, true).server_config();
-    let tls = match offer {
+    let cert = |names: &[&str], validity| ca.leaf(names, validity, true);
+    let cert = match offer {
         Offer::Valid => Some(cert(&[name], current)),
         Offer::Expired => Some(cert(
             &[name],
@@ -181,7 +212,8 @@ fn spec(ca: &TestCa, name: &str, offer: Offer) -> SmtpSpec {
         Offer::WrongName(other) => Some(cert(&[other], current)),
         Offer::Plaintext => None,
     };
-    SmtpSpec::new(name, tls)
+    let leaf = cert.as_ref().map(|c| c.chain[0].to_vec());
+    (SmtpSpec::new(name, cert.map(|c| c.server_config())), leaf)
 }
 
 /// Binds every host on one port; a few tries, as another program may hold the port on one of

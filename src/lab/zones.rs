@@ -118,7 +118,10 @@ pub(super) fn assemble(
         if let Some(p) = parent_of(&handlers, i) {
             let child = handlers[i].0.clone();
             let delegation = Record::from_rdata(child.clone(), 300, RData::NS(NS(ns.clone())));
-            handlers[p].1.upsert_mut(delegation, 0);
+            handlers[p].1.upsert_mut(delegation.clone(), 0);
+            // The apex NS set too, for zones written without one: a validator looking for
+            // the zone cut finds it there (the same record twice is kept once).
+            handlers[i].1.upsert_mut(delegation, 0);
             parents.insert(LowerName::from(child), p);
         }
     }

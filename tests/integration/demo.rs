@@ -118,6 +118,26 @@ async fn the_demo_probes_its_mx_hosts_over_real_starttls() {
     for code in ["TLS001", "TLS002", "TLS003", "TLS006", "TLS008"] {
         assert_eq!(status(good, code), "pass", "{code}");
     }
+    // The exemplary domain is signed and publishes DANE-EE records of the keys its hosts
+    // present (and the next ones), validated from the demo lab's own root key.
+    assert_eq!(good["facts"]["dnssec"]["validator"]["status"], "validating");
+    for code in [
+        "DNSSEC001",
+        "DNSSEC002",
+        "DANE001",
+        "DANE002",
+        "DANE004",
+        "DANE005",
+    ] {
+        assert_eq!(status(good, code), "pass", "{code}");
+    }
+    assert_eq!(
+        good["facts"]["dane"][0]["lookup"]["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // The broken MX hosts, each broken in its own way, seen through a real handshake.
     let broken = result(&doc, "broken.test");

@@ -88,7 +88,10 @@ pub(super) fn tlsa_lines(f: &crate::facts::Facts) -> Vec<Line> {
             .map(|o| format!(" ({})", verdict_word(o)))
             .unwrap_or_default();
         if let Some(e) = d.lookup.failure() {
-            out.push(Line::Unknown(format!("{}: the TLSA lookup failed: {e}", d.name)));
+            out.push(Line::Unknown(format!(
+                "{}: the TLSA lookup failed: {e}",
+                d.name
+            )));
             continue;
         }
         for t in d.lookup.records().into_iter().flatten() {
