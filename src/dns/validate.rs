@@ -350,6 +350,14 @@ impl Validator {
                 .filter_map(rrsig)
                 .filter(|s| s.input().type_covered == rtype)
                 .collect();
+            if data.is_empty() {
+                // A negative answer: its proof is the SOA and NSEC records, each signed.
+                let proof: Vec<&RRSIG> = records.iter().filter_map(rrsig).collect();
+                if let Some(fault) = signature_fault(&format!("the denial of {what}"), &proof, now)
+                {
+                    return Some(fault);
+                }
+            }
             let Some(signer) = sigs.first().map(|s| s.input().signer_name.clone()) else {
                 // Unsigned data is broken only in a signed zone. The validator also calls an
                 // answer bogus when a DS or DNSKEY lookup of its own failed: that is no proof.
