@@ -16,6 +16,7 @@ mod dnssec;
 mod handler;
 pub mod https;
 pub mod pki;
+mod record;
 pub mod smtp;
 pub mod spoof;
 mod zones;
@@ -27,12 +28,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-use hickory_server::proto::rr::rdata::{CNAME, MX, NULL, PTR, TLSA, TXT};
-use hickory_server::proto::rr::{Name, RData, Record, RecordType};
+use hickory_server::proto::rr::Record;
 
 pub use dnssec::Signing;
 use handler::Handler;
+pub use record::LabRecord;
+use record::build_record;
 
 /// A misbehaviour of the server for one query name (all types).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,27 +78,6 @@ pub enum LabError {
     Zone { origin: String, message: String },
     #[error("binding the lab DNS server: {0}")]
     Bind(std::io::Error),
-}
-
-/// A record to add in code, for data a zone file cannot express or a test builds on the fly.
-#[derive(Clone, Debug)]
-pub enum LabRecord {
-    A(std::net::Ipv4Addr),
-    Aaaa(std::net::Ipv6Addr),
-    Mx(u16, String),
-    Ptr(String),
-    Cname(String),
-    /// Character-strings as bytes, exactly.
-    Txt(Vec<Vec<u8>>),
-    /// Any type code with raw RDATA.
-    Raw(u16, Vec<u8>),
-    /// RFC 6698 §2.1: certificate usage, selector, matching type, association data.
-    Tlsa {
-        usage: u8,
-        selector: u8,
-        matching: u8,
-        data: Vec<u8>,
-    },
 }
 
 /// One query as the server received it.
@@ -179,50 +159,6 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 /// Query names as counted and faulted: lower case, no trailing dot.
 fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// A lab record as hickory's.
-fn build_record(name: &str, record: LabRecord) -> Record {
-    let fqdn = |n: &str| {
-        // Labels as raw bytes: test data holds names such as `foo:bar/baz.example.com`.
-        let k = key(n);
-        if k.is_empty() {
-            return Name::root();
-        }
-        let mut name = Name::from_labels(k.split('.').map(str::as_bytes)).expect("lab record name");
-        name.set_fqdn(true);
-        name
-    };
-    let data = match record {
-        LabRecord::A(a) => RData::A(a.into()),
-        LabRecord::Aaaa(a) => RData::AAAA(a.into()),
-        LabRecord::Mx(preference, exchange) => RData::MX(MX::new(preference, fqdn(&exchange))),
-        LabRecord::Ptr(target) => RData::PTR(PTR(fqdn(&target))),
-        LabRecord::Cname(target) => RData::CNAME(CNAME(fqdn(&target))),
-        LabRecord::Txt(strings) => {
-            RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
-        }
-        LabRecord::Tlsa {
-            usage,
-            selector,
-            matching,
-            data,
-        } => RData::TLSA(TLSA::new(
-            CertUsage::from(usage),
-            Selector::from(selector),
-            Matching::from(matching),
-            data,
-        )),
-        LabRecord::Raw(code, rdata) => RData::Unknown {
-            code: RecordType::Unknown(code),
-            rdata: if rdata.is_empty() {
-                NULL::new()
-            } else {
-                NULL::with(rdata)
-            },
-        },
-    };
-    Record::from_rdata(fqdn(name), 300, data)
 }
 
 impl LabBuilder {
