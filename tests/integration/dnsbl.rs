@@ -7,7 +7,7 @@ use mailcheck::dns::reversed;
 use mailcheck::lab::{Lab, fixture_dir};
 use serde_json::Value;
 
-use crate::support::{all_codes, audit_json_with, mailcheck_with, status};
+use crate::support::{all_codes, audit_json_with, mailcheck_with, messages, status};
 
 const SOA: &str = "@ 300 IN SOA ns.lab. h.lab. 1 3600 600 86400 300\n";
 
@@ -41,16 +41,6 @@ async fn audit(lab: &Lab, extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let (_, doc) = audit_json_with(lab, &["dnsbl.test"], &args).await;
     doc["results"][0].clone()
-}
-
-fn messages(r: &Value, code: &str) -> Vec<String> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 use mailcheck::lab::{Lab, fixture_dir};
 use serde_json::Value;
 
-use crate::support::{DNS_ONLY, all_codes, audit_json, audit_json_with, lab, mailcheck, status};
+use crate::support::{
+    DNS_ONLY, all_codes, audit_json, audit_json_with, lab, mailcheck, messages, status,
+};
 
 fn check<'a>(result: &'a Value, code: &str) -> &'a Value {
     result["checks"]
@@ -13,16 +15,6 @@ fn check<'a>(result: &'a Value, code: &str) -> &'a Value {
         .iter()
         .find(|c| c["code"] == code)
         .unwrap_or_else(|| panic!("no check {code}"))
-}
-
-fn messages(result: &Value, code: &str) -> Vec<String> {
-    result["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn outcome<'a>(result: &'a Value, role: &str, rtype: &str) -> &'a Value {

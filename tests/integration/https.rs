@@ -12,7 +12,7 @@ use mailcheck::lab::smtp::{SmtpListener, SmtpSpec};
 use mailcheck::lab::{Lab, LabRecord};
 use serde_json::Value;
 
-use crate::support::{Run, all_codes, audit_json_with, status};
+use crate::support::{Run, all_codes, audit_json_with, messages, status};
 
 const GOOD_POLICY: &str = "version: STSv1\r\nmode: enforce\r\nmx: mx1.{d}\r\nmax_age: 1209600\r\n";
 const PATH: &str = "/.well-known/mta-sts.txt";
@@ -213,16 +213,6 @@ fn result<'a>(doc: &'a Value, domain: &str) -> &'a Value {
         .iter()
         .find(|r| r["domain"] == domain)
         .unwrap_or_else(|| panic!("no result for {domain}"))
-}
-
-fn messages(r: &Value, code: &str) -> Vec<String> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn has(r: &Value, code: &str) -> bool {

@@ -210,6 +210,17 @@ pub fn codes(result: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The messages of a result's findings of one rule.
+pub fn messages(r: &serde_json::Value, code: &str) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().expect("message").to_owned())
+        .collect()
+}
+
 /// The status of one check.
 pub fn status<'a>(result: &'a serde_json::Value, code: &str) -> &'a str {
     result["checks"]
