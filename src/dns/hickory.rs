@@ -53,7 +53,8 @@ pub(super) struct Wire {
 /// validator's re-asking of an answer (and of a DNSKEY or DS set many answers share) is not
 /// sent again. Only complete answers are kept (NOERROR or NXDOMAIN, not truncated): a failed
 /// or truncated try is sent again by the next try or over TCP, as it would be without it.
-/// Bounded: past [`MEMO`] answers the oldest goes, and a later ask for it is sent again.
+/// Bounded: past [`MEMO`] answers the oldest not asked for again goes, and a later ask for it
+/// is sent again.
 pub(super) struct Memo {
     cells: Mutex<MemoCells>,
     /// Questions only the validator asked (DNSKEY, DS, zone-cut NS).
@@ -62,7 +63,8 @@ pub(super) struct Memo {
 
 #[derive(Default)]
 struct MemoCells {
-    map: HashMap<MemoKey, Arc<OnceCell<DnsResponse>>>,
+    /// Each answer, and whether it was asked for again since it last reached the queue's front.
+    map: HashMap<MemoKey, (Arc<OnceCell<DnsResponse>>, bool)>,
     order: VecDeque<MemoKey>,
 }
 
@@ -79,17 +81,31 @@ impl Memo {
         }
     }
 
+    /// The cell of a question. Past [`MEMO`] answers the oldest goes, unless it was asked for
+    /// again meanwhile (a second chance): the DS, DNSKEY and NS sets of zones many domains
+    /// share (a provider's, the root's) stay, so a long bulk run does not send them twice.
     fn cell(&self, key: MemoKey) -> Arc<OnceCell<DnsResponse>> {
         let mut cells = self.cells.lock().expect("memo lock");
-        if let Some(cell) = cells.map.get(&key) {
+        if let Some((cell, asked)) = cells.map.get_mut(&key) {
+            *asked = true;
             return Arc::clone(cell);
         }
         let cell = Arc::new(OnceCell::new());
-        cells.map.insert(key.clone(), Arc::clone(&cell));
+        cells.map.insert(key.clone(), (Arc::clone(&cell), false));
         cells.order.push_back(key);
+        // Each pass clears a flag or evicts, so this ends within two rounds of the queue.
         while cells.order.len() > MEMO {
-            if let Some(old) = cells.order.pop_front() {
-                cells.map.remove(&old);
+            let Some(old) = cells.order.pop_front() else {
+                break;
+            };
+            match cells.map.get_mut(&old) {
+                Some((_, asked)) if *asked => {
+                    *asked = false;
+                    cells.order.push_back(old);
+                }
+                _ => {
+                    cells.map.remove(&old);
+                }
             }
         }
         cell
@@ -314,6 +330,10 @@ impl Backend {
                 };
                 let mut vopts = opts.clone();
                 vopts.validate = true;
+                // The validator's own cache keeps verified DNSKEY and DS sets, so each zone's
+                // chain is checked once a run, not once an answer; the memo still decides
+                // what is sent.
+                vopts.cache_size = 8_192;
                 let anchors = anchor.load()?;
                 let resolver = Resolver::builder_with_config(config.clone(), wire.clone())
                     .with_options(vopts)
