@@ -12,15 +12,21 @@ use crate::finding::{Category, Severity};
 /// refreshed them this close to expiry has usually stopped.
 pub const EXPIRY_WARNING_DAYS: i64 = 7;
 
+/// `not-run` or `unknown` when this run validated nothing; one reason for the DNSSEC and
+/// DANE rules alike, so the report says it once.
+pub(super) fn validation_gate(f: &Facts) -> Option<Outcome> {
+    match &f.dnssec.validator {
+        Validator::Validating { .. } => None,
+        Validator::Disabled => Some(Outcome::NotRun("--no-dnssec".into())),
+        Validator::Unavailable { detail } => Some(Outcome::Unreachable(format!(
+            "DNSSEC cannot be validated through this resolver: {detail}"
+        ))),
+    }
+}
+
 /// Runs `judge` when answers were validated; otherwise why not.
 fn validating(f: &Facts, judge: impl FnOnce(&DnssecFacts) -> Outcome) -> Outcome {
-    match &f.dnssec.validator {
-        Validator::Validating { .. } => judge(&f.dnssec),
-        Validator::Disabled => Outcome::NotRun("--no-dnssec".into()),
-        Validator::Unavailable { detail } => Outcome::Unreachable(format!(
-            "DNSSEC cannot be validated through this resolver: {detail}"
-        )),
-    }
+    validation_gate(f).unwrap_or_else(|| judge(&f.dnssec))
 }
 
 /// Unknown when nothing was found and some answer could not be judged (its lookup failed,

@@ -8,11 +8,12 @@
 
 mod probe;
 
+use super::dnssec::validation_gate;
 use super::{Outcome, Rule, Violation};
 
 use crate::checks::dane::DaneFacts;
 use crate::checks::dane::matching::{brief, usability, usable};
-use crate::checks::dnssec::{Outcome as Dnssec, Role, Validator};
+use crate::checks::dnssec::{Outcome as Dnssec, Role};
 use crate::dns::Tlsa;
 use crate::facts::Facts;
 use crate::finding::{Category, Severity};
@@ -30,18 +31,6 @@ enum Security {
     /// A DNSSEC failure: the DNSSEC rules report it; DANE senders do not deliver at all.
     Bogus,
     Unknown(String),
-}
-
-/// `not-run` or `unknown` when this run cannot tell what is secure.
-fn validation_gate(f: &Facts) -> Option<Outcome> {
-    match &f.dnssec.validator {
-        Validator::Validating { .. } => None,
-        Validator::Disabled => Some(Outcome::NotRun("--no-dnssec".into())),
-        Validator::Unavailable { detail } => Some(Outcome::Unreachable(format!(
-            "DNSSEC cannot be validated through this resolver ({detail}), so whether DANE \
-             senders use the TLSA records is not known"
-        ))),
-    }
 }
 
 fn security(f: &Facts, host: &str) -> Security {
